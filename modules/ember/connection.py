@@ -1,0 +1,160 @@
+"""One client connection: a fixed buffer over the socket, reads and writes with deadlines."""
+
+from .http import HTTPError
+from .runtime import ticks_ms
+
+
+class Connection:
+    """Bytes flow through `buf` (a pooled bytearray): `buf[start:end]` is read but not consumed.
+
+    Leftover bytes after a request's head stay there for its body or the next pipelined request.
+    `deadline` (ticks_ms, or None) is checked by the server's watchdog, which cancels the task of
+    a connection whose read or write outlives it."""
+
+    def __init__(self, app, reader, writer, buf, peer):
+        self.app = app
+        self.reader = reader
+        self.writer = writer
+        self.buf = buf
+        self.mv = memoryview(buf)
+        self.start = 0
+        self.end = 0
+        self.peer = peer
+        self.deadline = None
+        self.timed_out = False
+        self.task = None
+
+    def expire_in(self, seconds):
+        self.deadline = ticks_ms() + int(seconds * 1000)
+
+    async def fill(self):
+        """Read more bytes after `end`, compacting first; returns how many (0 at EOF)."""
+        start = self.start
+        if start:
+            n = self.end - start
+            mv = self.mv
+            i = 0
+            while i < n:  # move down in steps no longer than the gap: copies must not overlap
+                k = n - i if n - i < start else start
+                mv[i : i + k] = mv[start + i : start + i + k]
+                i += k
+            self.start = 0
+            self.end = n
+        end = self.end
+        if end == len(self.buf):
+            return -1
+        while True:
+            n = await self.reader.readinto(self.mv[end:])
+            if n is not None:
+                break
+        self.end = end + n
+        return n
+
+    async def head(self):
+        """The next request's head, as bytes without the final blank line; None at a clean EOF.
+
+        Enforces the request-line and head-size limits while reading: the buffer is the limit."""
+        app = self.app
+        buf = self.buf
+        # Ignore blank lines before a request (RFC 9112 §2.2), e.g. after a POST body.
+        while self.end - self.start >= 2 and buf[self.start] == 13 and buf[self.start + 1] == 10:
+            self.start += 2
+        scan = self.start
+        if self.start == self.end:
+            self.expire_in(app.idle_timeout)
+            n = await self.fill()
+            if not n:
+                return None
+            self.expire_in(app.header_timeout)
+            scan = 0
+        while True:
+            i = buf.find(b"\r\n\r\n", scan, self.end)
+            if i >= 0:
+                self.deadline = None
+                head = bytes(self.mv[self.start : i])
+                self.start = i + 4
+                return head
+            if buf.find(b"\n", self.start, self.end) < 0:
+                if self.end - self.start > app.max_request_line:
+                    raise HTTPError(414)
+            elif buf.find(b"\n\n", self.start, self.end) >= 0:
+                raise HTTPError(400, "lines must end with CRLF")
+            scan = self.end - 3 if self.end - 3 > self.start else self.start
+            scan -= self.start  # fill() moves the unread bytes to the front
+            n = await self.fill()
+            if n < 0:
+                if buf.find(b"\n", 0, self.end) < 0:
+                    raise HTTPError(414)
+                raise HTTPError(431, "request head too large")
+            if n == 0:
+                raise EOFError
+
+    async def line(self, limit):
+        """A CRLF-terminated line of at most `limit` bytes (body framing: chunk sizes, trailers)."""
+        scan = self.start
+        while True:
+            i = self.buf.find(b"\r\n", scan, self.end)
+            if i >= 0:
+                if i - self.start > limit:
+                    raise HTTPError(400, "line too long")
+                line = bytes(self.mv[self.start : i])
+                self.start = i + 2
+                return line
+            if self.end - self.start > limit + 1:
+                raise HTTPError(400, "line too long")
+            scan = max(self.start, self.end - 1) - self.start
+            self.expire_in(self.app.io_timeout)
+            n = await self.fill()
+            self.deadline = None
+            if n <= 0:
+                raise EOFError
+
+    async def read(self, n):
+        """Up to n bytes (at least 1); EOFError when the peer has closed."""
+        if self.start == self.end:
+            self.expire_in(self.app.io_timeout)
+            got = await self.fill()
+            self.deadline = None
+            if got <= 0:
+                raise EOFError
+        start = self.start
+        k = self.end - start
+        if k > n:
+            k = n
+        self.start = start + k
+        return bytes(self.mv[start : start + k])
+
+    async def readinto(self, dest):
+        """Fill up to len(dest) bytes; large reads go straight from the socket into `dest`."""
+        k = self.end - self.start
+        if k:
+            if k > len(dest):
+                k = len(dest)
+            dest[:k] = self.mv[self.start : self.start + k]
+            self.start += k
+            return k
+        self.expire_in(self.app.io_timeout)
+        while True:
+            k = await self.reader.readinto(dest)
+            if k is not None:
+                break
+        self.deadline = None
+        if not k:
+            raise EOFError
+        return k
+
+    async def send(self, data):
+        """Write and drain, under the I/O deadline."""
+        self.expire_in(self.app.io_timeout)
+        w = self.writer
+        w.write(data)
+        await w.drain()
+        self.deadline = None
+
+    async def close(self):
+        w = self.writer
+        try:
+            w.close()
+            await w.wait_closed()
+        except Exception:  # the peer may already be gone: nothing left to do
+            pass

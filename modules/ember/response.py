@@ -1,0 +1,232 @@
+"""Responses: what handlers may return, and how each kind is written on the wire."""
+
+import json
+
+from .http import HTTPError, status_line
+from .runtime import MICROPYTHON
+
+_GENERATOR = type((lambda: (yield))())
+_TEXT = b"text/plain; charset=utf-8"
+_JSON = b"application/json"
+_BINARY = b"application/octet-stream"
+_NO_BODY = (204, 304)
+
+
+class Response:
+    """A status, headers and a body.
+
+    `body` may be str, bytes, a dict/list (sent as JSON), or an iterator / generator / async
+    iterator of str or bytes chunks, which is streamed (chunked on HTTP/1.1, close-delimited on
+    HTTP/1.0)."""
+
+    def __init__(self, body=b"", status=200, headers=None, content_type=None):
+        self.body = body
+        self.status = status
+        self.headers = {} if headers is None else headers
+        if content_type is not None:
+            self.headers["Content-Type"] = content_type
+        self.cookies = None  # Set-Cookie values; see ember.cookies
+
+    def set_cookie(self, name, value, **options):
+        """Add a Set-Cookie header; options as in `ember.cookies.cookie_header`."""
+        from .cookies import cookie_header
+
+        if self.cookies is None:
+            self.cookies = []
+        self.cookies.append(cookie_header(name, value, **options))
+
+
+def redirect(url, status=302):
+    """A redirect to `url` (302 by default; 301, 303, 307, 308 also make sense)."""
+    return Response(b"", status, {"Location": url})
+
+
+def to_response(result):
+    """Normalise whatever a handler returned into a Response."""
+    if isinstance(result, Response):
+        return result
+    if type(result) is tuple:
+        if len(result) == 2:
+            return Response(result[0], result[1])
+        if len(result) == 3:
+            return Response(result[0], result[1], result[2])
+        raise TypeError("a handler tuple is (body, status[, headers])")
+    if result is None:
+        return Response(b"", 204)
+    return Response(result)
+
+
+def _header_bytes(name, value):
+    """`Name: value\\r\\n`; refuses CR, LF and NUL so a value cannot inject headers."""
+    if type(value) is not str:
+        value = str(value)
+    if "\r" in value or "\n" in value or "\0" in value or not _is_token(name):
+        raise ValueError("invalid header %r" % name)
+    return (name + ": " + value + "\r\n").encode()
+
+
+def _is_token(name):
+    if not name:
+        return False
+    for c in name:
+        if c in ' \t:()<>@,;"/[]?={}\\\r\n\0':
+            return False
+    return True
+
+
+def _content_type(body):
+    """(body bytes or None when streamed, default content type)."""
+    t = type(body)
+    if t is str:
+        return body.encode(), _TEXT
+    if t is bytes or t is bytearray or t is memoryview:
+        return body, _BINARY
+    if t is dict or t is list:
+        return json.dumps(body).encode(), _JSON
+    return None, _BINARY
+
+
+async def send(conn, req, response):
+    """Write `response`; False when the connection must close afterwards."""
+    status = response.status
+    body, ctype = _content_type(response.body)
+    keep = req.keep_alive if req is not None else False
+    parts = [status_line(status)]
+    have_ctype = False
+    for name, value in response.headers.items():
+        parts.append(_header_bytes(name, value))
+        if not have_ctype and name.lower() == "content-type":
+            have_ctype = True
+    if response.cookies:
+        for value in response.cookies:
+            parts.append(_header_bytes("Set-Cookie", value))
+    if status < 200 or status in _NO_BODY:
+        body = b""
+    else:
+        if not have_ctype:
+            parts.append(b"Content-Type: " + ctype + b"\r\n")
+        if body is None:
+            return await _send_stream(conn, req, parts, response.body, keep)
+        parts.append(b"Content-Length: %d\r\n" % len(body))
+    if req is None or req.method == "HEAD":
+        body = b""
+    parts.append(_connection(req, keep))
+    parts.append(body)
+    await conn.send(b"".join(parts))
+    return keep
+
+
+def _connection(req, keep):
+    if not keep:
+        return b"Connection: close\r\n\r\n"
+    if not req.http11:
+        return b"Connection: keep-alive\r\n\r\n"
+    return b"\r\n"
+
+
+async def send_body(conn, req, body, status=200):
+    """The fast path for a str/bytes/dict/list result: no Response object, one write."""
+    data, ctype = _content_type(body)
+    if data is None:
+        return await send(conn, req, Response(body, status))
+    keep = req.keep_alive
+    if req.method == "HEAD":
+        body = b""
+    else:
+        body = data
+    await conn.send(
+        b"".join(
+            (
+                status_line(status),
+                b"Content-Type: ",
+                ctype,
+                b"\r\nContent-Length: %d\r\n" % len(data),
+                _connection(req, keep),
+                body,
+            )
+        )
+    )
+    return keep
+
+
+async def _send_stream(conn, req, parts, body, keep):
+    """Stream an iterator body: chunked on HTTP/1.1, else until close."""
+    chunked = req is not None and req.http11
+    if chunked:
+        parts.append(b"Transfer-Encoding: chunked\r\n")
+    else:
+        keep = False
+    head_only = req is None or req.method == "HEAD"
+    parts.append(_connection(req, keep))
+    await conn.send(b"".join(parts))
+    if head_only:
+        _close_iter(body)
+        return keep
+    it = _aiter(body)
+    try:
+        while True:
+            chunk = await it.next()
+            if chunk is None:
+                break
+            if type(chunk) is str:
+                chunk = chunk.encode()
+            if not chunk:
+                continue
+            if chunked:
+                chunk = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+            await conn.send(chunk)
+    finally:
+        await it.close()
+    if chunked:
+        await conn.send(b"0\r\n\r\n")
+    return keep
+
+
+class _aiter:
+    """One interface over sync iterators/generators and async iterators."""
+
+    def __init__(self, body):
+        if hasattr(body, "__anext__") or hasattr(body, "__aiter__"):
+            self.a = body.__aiter__() if hasattr(body, "__aiter__") else body
+            self.s = None
+        else:
+            self.a = None
+            self.s = iter(body)
+
+    async def next(self):
+        if self.s is not None:
+            try:
+                return next(self.s)
+            except StopIteration:
+                return None
+        try:
+            return await self.a.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    async def close(self):
+        """Tell the producer we are done (also when the client went away): no task leaks."""
+        if self.s is not None:
+            _close_iter(self.s)
+        elif hasattr(self.a, "aclose"):
+            await self.a.aclose()
+
+
+def _close_iter(body):
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+
+
+def error_response(exc, debug_text=None):
+    """The response for an HTTPError (plain-text reason, plus its headers)."""
+    body = exc.reason if debug_text is None else exc.reason + "\n\n" + debug_text
+    headers = dict(exc.headers) if exc.headers else {}
+    return Response(body, exc.status, headers)
+
+
+def is_awaitable(result):
+    """True for what an `async def` handler returns (on MicroPython: any generator)."""
+    if MICROPYTHON:
+        return type(result) is _GENERATOR
+    return hasattr(result, "__await__")

@@ -1,0 +1,98 @@
+"""URL routing: a dict for static paths (cost independent of how many there are), then patterns.
+
+Patterns are split on "/" once, at registration; a segment is literal text or a whole-segment
+parameter: `<name>` (non-empty text), `<int:name>` (digits, given as int) or `<path:name>` (the
+rest of the path, slashes included; last segment only)."""
+
+
+class Router:
+    def __init__(self):
+        self.static = {}  # path -> {method: handler}
+        self.patterns = []  # (segments, has_tail, {method: handler})
+
+    def add(self, path, methods, handler):
+        if not path.startswith("/"):
+            raise ValueError("route must start with '/': %r" % path)
+        if "<" in path:
+            table = self._pattern_table(path)
+        else:
+            table = self.static.setdefault(path, {})
+        for m in methods:
+            if m in table:
+                raise ValueError("route already defined: %s %s" % (m, path))
+            table[m] = handler
+
+    def _pattern_table(self, path):
+        segments = []
+        parts = path.split("/")
+        for i in range(len(parts)):
+            p = parts[i]
+            if not p.startswith("<"):
+                if "<" in p or ">" in p:
+                    raise ValueError("a parameter must be a whole path segment: %r" % path)
+                segments.append(p)
+                continue
+            if not p.endswith(">"):
+                raise ValueError("unclosed parameter in %r" % path)
+            kind, _, name = p[1:-1].rpartition(":")
+            if kind not in ("", "int", "path") or not name:
+                raise ValueError("bad parameter %r in %r" % (p, path))
+            if kind == "path" and i != len(parts) - 1:
+                raise ValueError("<path:...> must be the last segment: %r" % path)
+            segments.append((name, kind))
+        has_tail = segments[-1][1] == "path" if type(segments[-1]) is tuple else False
+        for segs, tail, table in self.patterns:
+            if segs == segments and tail == has_tail:
+                return table
+        table = {}
+        self.patterns.append((segments, has_tail, table))
+        return table
+
+    def match(self, path):
+        """(methods table, params dict) for `path`, or (None, None) when nothing matches."""
+        table = self.static.get(path)
+        if table is not None:
+            return table, None
+        if not self.patterns:
+            return None, None
+        parts = path.split("/")
+        n = len(parts)
+        for segments, has_tail, table in self.patterns:
+            k = len(segments)
+            if n != k and not (has_tail and n > k):
+                continue
+            params = {}
+            for i in range(k):
+                seg = segments[i]
+                part = parts[i]
+                if type(seg) is str:
+                    if seg != part:
+                        break
+                    continue
+                name, kind = seg
+                if kind == "path":
+                    part = "/".join(parts[i:])
+                    if not part:
+                        break
+                elif not part:
+                    break
+                elif kind == "int":
+                    if not part.isdigit():
+                        break
+                    part = int(part)
+                params[name] = part
+            else:
+                return table, params
+        return None, None
+
+    def routes(self):
+        """(path-or-segments, methods table) pairs, for mounting into another router."""
+        for path, table in self.static.items():
+            yield path, table
+        for segments, _tail, table in self.patterns:
+            yield "/".join(s if type(s) is str else _unparse(s) for s in segments), table
+
+
+def _unparse(seg):
+    name, kind = seg
+    return "<%s:%s>" % (kind, name) if kind else "<%s>" % name

@@ -1,0 +1,51 @@
+"""What differs between MicroPython and CPython, in one place, so the rest of ember does not ask."""
+
+import sys
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+if MICROPYTHON:
+    import gc
+    import time
+
+    from micropython import const  # noqa: F401  (re-exported)
+
+    ticks_ms = time.ticks_ms
+    ticks_diff = time.ticks_diff
+    mem_free = gc.mem_free
+    collect = gc.collect
+
+    def print_exception(exc):
+        sys.print_exception(exc)
+
+    def format_exception(exc):
+        import io
+
+        buf = io.StringIO()
+        sys.print_exception(exc, buf)
+        return buf.getvalue()
+
+else:
+    import time
+    import traceback
+
+    def const(x):
+        return x
+
+    def ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+    def mem_free():
+        return 1 << 30
+
+    def collect():
+        return None
+
+    def print_exception(exc):
+        traceback.print_exception(exc)
+
+    def format_exception(exc):
+        return "".join(traceback.format_exception(exc))

@@ -1,0 +1,88 @@
+"""Percent-decoding and `application/x-www-form-urlencoded` parsing (query strings and forms)."""
+
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def unquote(raw, plus=False):
+    """Decode %XX escapes (and `+` as space when `plus`) in `raw` bytes; return str.
+
+    A malformed escape raises ValueError and bad UTF-8 raises UnicodeError, so the server can
+    answer 400 instead of guessing."""
+    if plus and b"+" in raw:
+        raw = raw.replace(b"+", b" ")
+    if b"%" not in raw:
+        return raw.decode()
+    parts = raw.split(b"%")
+    out = bytearray(parts[0])
+    for i in range(1, len(parts)):
+        p = parts[i]
+        if len(p) < 2 or p[0] not in _HEX or p[1] not in _HEX:
+            raise ValueError("bad percent-escape")
+        out.append(int(p[:2], 16))
+        out.extend(p[2:])
+    return out.decode()
+
+
+class MultiDict:
+    """Keys to values where a key may repeat (`?a=1&a=2`): `get` gives the first, `getlist` all."""
+
+    def __init__(self):
+        self._d = {}
+
+    def add(self, key, value):
+        values = self._d.get(key)
+        if values is None:
+            self._d[key] = [value]
+        else:
+            values.append(value)
+
+    def get(self, key, default=None, type=None):
+        values = self._d.get(key)
+        if values is None:
+            return default
+        if type is None:
+            return values[0]
+        try:
+            return type(values[0])
+        except ValueError:
+            return default
+
+    def getlist(self, key):
+        return list(self._d.get(key, ()))
+
+    def __getitem__(self, key):
+        return self._d[key][0]
+
+    def __contains__(self, key):
+        return key in self._d
+
+    def __len__(self):
+        return len(self._d)
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def keys(self):
+        return self._d.keys()
+
+    def items(self):
+        """(key, first value) pairs."""
+        return [(k, v[0]) for k, v in self._d.items()]
+
+    def to_dict(self):
+        """Plain dict: single values as is, repeated keys as lists."""
+        return {k: (v[0] if len(v) == 1 else v) for k, v in self._d.items()}
+
+    def __repr__(self):
+        return "MultiDict(%r)" % (self._d,)
+
+
+def parse(raw):
+    """`a=1&b=x+y&a=2` (bytes) -> MultiDict of str."""
+    args = MultiDict()
+    if raw:
+        for pair in raw.split(b"&"):
+            if pair:
+                key, _, value = pair.partition(b"=")
+                args.add(unquote(key, True), unquote(value, True))
+    return args
