@@ -1,0 +1,4 @@
+# ESP8266 port modules, trimmed to what ember needs, with our _boot.py instead of the stock one
+# (which would leave the SDK's factory access point running; see docs/firmware.md).
+freeze("$(PORT_DIR)/modules", ("flashbdev.py", "inisetup.py"))
+module("_boot.py", opt=3)

@@ -1,0 +1,60 @@
+# Freezes ember and one application into MicroPython firmware: the FROZEN_MANIFEST of every ember
+# board (boards/*), for the esp32, esp8266 and unix ports.
+#
+#   EMBER_APP      the application module (default examples/demo.py), frozen under its own name
+#   EMBER_OPT      mpy-cross optimisation level (default 3: no asserts, no line numbers)
+#   EMBER_VERSION  version frozen as ember_version.VERSION (default `git describe --tags --always --dirty`)
+#
+# manifestfile.py runs this with the working directory set to this file's directory and without
+# __file__, so relative paths below are relative to the repository root.
+import os
+import subprocess
+
+_top = os.getcwd()
+_app = os.path.abspath(os.environ.get("EMBER_APP") or os.path.join("examples", "demo.py"))
+_opt = int(os.environ.get("EMBER_OPT", "3"))
+
+# The manifest API exposes $(PORT_DIR) only through path resolution.
+_port = os.path.basename(include.__self__._resolve_path("$(PORT_DIR)"))
+_port_manifests = {
+    "esp32": "$(PORT_DIR)/boards/manifest.py",
+    "esp8266": "boards/EMBER_ESP8266/manifest.py",
+    "unix": "$(PORT_DIR)/variants/manifest.py",
+}
+if _port not in _port_manifests:
+    raise ValueError("ember has no manifest for the %r port" % _port)
+
+
+def _version():
+    v = os.environ.get("EMBER_VERSION")
+    if v:
+        return v
+    try:
+        return subprocess.run(
+            ["git", "-C", _top, "describe", "--tags", "--always", "--dirty"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _write_version_module():
+    # Generated (never committed): the firmware reports the version it was built from.
+    gen = os.path.join(_top, "build", "gen")
+    path = os.path.join(gen, "ember_version.py")
+    text = "VERSION = %r\nAPP = %r\n" % (_version(), os.path.splitext(os.path.basename(_app))[0])
+    os.makedirs(gen, exist_ok=True)
+    old = open(path).read() if os.path.exists(path) else None
+    if old != text:  # keep the mtime when unchanged so make does not refreeze
+        with open(path, "w") as f:
+            f.write(text)
+    return gen
+
+
+include(_port_manifests[_port])
+include("$(MPY_DIR)/extmod/asyncio")
+package("ember", base_path="modules", opt=_opt)
+module("ember_version.py", base_path=_write_version_module(), opt=_opt)
+module(os.path.basename(_app), base_path=os.path.dirname(_app), opt=_opt)
+if _port != "unix":
+    module("main.py", base_path="boards", opt=_opt)

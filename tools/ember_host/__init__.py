@@ -1,0 +1,1 @@
+"""Host-side tooling for ember: board definitions, release assembly and factory provisioning."""

@@ -1,0 +1,33 @@
+"""Running esptool (the version pinned in pyproject.toml) as a subprocess, or printing it."""
+
+import shlex
+import subprocess
+import sys
+
+
+def command(*args):
+    return [sys.executable, "-m", "esptool", *args]
+
+
+def run(args, dry_run=False, capture=False):
+    """Run esptool with `args`; under dry_run print the command line instead.
+
+    Raises RuntimeError carrying esptool's own last line when it fails.
+    """
+    cmd = command(*args)
+    if dry_run:
+        print(shlex.join(cmd))
+        return ""
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
+        raise RuntimeError(f"esptool failed: {lines[-1].strip()}")
+    return proc.stdout if capture else ""
+
+
+def merge(chip, out, parts, dry_run=False):
+    """merge-bin `parts` ({offset: path}) into one image flashed at 0x0."""
+    args = ["--chip", chip, "merge-bin", "-o", str(out)]
+    for offset in sorted(parts):
+        args += [f"{offset:#x}", str(parts[offset])]
+    run(args, dry_run=dry_run)
