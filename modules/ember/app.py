@@ -125,18 +125,25 @@ class App:
         except Exception as e:
             print_exception(e)
             result = await self._on_error(req, 500, e)
-        if not self.after and type(result) in _FAST:
-            keep = await send_body(req.conn, req, result)
-            status = 200
-        else:
-            response = to_response(result)
-            for hook in self.after:
-                response = await _maybe_await(hook(req, response)) or response
-            keep = await send(req.conn, req, response)
-            status = response.status
+        try:
+            status, keep = await self._respond(req, result)
+        except (OSError, MemoryError):
+            raise
+        except Exception as e:  # unwritable result (bad header, not JSON-able): nothing sent yet
+            print_exception(e)
+            status = 500
+            keep = await send(req.conn, req, error_response(HTTPError(500)))
         if self.access_log:
             print('%s "%s %s" %d' % (req.client_addr[0], req.method, req.path, status))
         return keep
+
+    async def _respond(self, req, result):
+        if not self.after and type(result) in _FAST:
+            return 200, await send_body(req.conn, req, result)
+        response = to_response(result)
+        for hook in self.after:
+            response = await _maybe_await(hook(req, response)) or response
+        return response.status, await send(req.conn, req, response)
 
     async def _call(self, req):
         for hook in self.before:

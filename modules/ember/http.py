@@ -55,7 +55,7 @@ class HTTPError(Exception):
     `reason` becomes the plain-text body; `headers` are added to the response (e.g. `Allow`)."""
 
     def __init__(self, status, reason=None, headers=None):
-        Exception.__init__(self, status, reason)
+        super().__init__(status, reason)
         self.status = status
         self.reason = reason or REASONS.get(status, "Error")
         self.headers = headers

@@ -3,6 +3,7 @@
 import json
 
 from .http import HTTPError
+from .runtime import peer_address
 from . import urlencoded
 
 # Methods ember knows, as bytes -> str, so that parsing a method allocates nothing.
@@ -177,7 +178,7 @@ class Request:
     @property
     def client_addr(self):
         """(host, port) of the peer."""
-        return self.conn.peer
+        return peer_address(self.conn.peer)
 
     @property
     def content_type(self):

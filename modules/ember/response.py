@@ -3,7 +3,7 @@
 import json
 
 from .http import HTTPError, status_line
-from .runtime import MICROPYTHON
+from .runtime import MICROPYTHON, print_exception
 
 _GENERATOR = type((lambda: (yield))())
 _TEXT = b"text/plain; charset=utf-8"
@@ -165,7 +165,13 @@ async def _send_stream(conn, req, parts, body, keep):
     it = _aiter(body)
     try:
         while True:
-            chunk = await it.next()
+            try:
+                chunk = await it.next()
+            except (OSError, MemoryError):
+                raise
+            except Exception as e:  # the head is out: cut the stream short, the client sees it
+                print_exception(e)
+                return False
             if chunk is None:
                 break
             if type(chunk) is str:

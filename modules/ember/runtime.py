@@ -4,6 +4,16 @@ import sys
 
 MICROPYTHON = sys.implementation.name == "micropython"
 
+
+def peer_address(addr):
+    """(host, port) from what accept() gave: a tuple, except on the unix port (raw sockaddr)."""
+    if type(addr) is tuple or addr is None:
+        return addr
+    import socket
+
+    ip = socket.sockaddr(addr)[1]
+    return ("%d.%d.%d.%d" % (ip[0], ip[1], ip[2], ip[3]), socket.sockaddr(addr)[2])
+
 if MICROPYTHON:
     import gc
     import time

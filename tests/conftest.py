@@ -1,0 +1,155 @@
+"""Test harness: start a test app in a real runtime and talk to it over real TCP.
+
+`EMBER_RUNTIME` picks the runtime: `cpython` (default), `unix` (MicroPython unix port) or `wasm`
+(MicroPython webassembly in Node). Tests marked `integration` run on all three; the rest only on
+CPython. Tests marked `listener` need ember's own listening socket (connection cap, timeouts),
+which the webassembly bridge does not use: it hands connections to `app.handle()`."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ROOT / "tests" / "apps"
+RUNTIME = os.environ.get("EMBER_RUNTIME", "cpython")
+
+
+def unix_binary():
+    """The MicroPython unix binary to test with, or None."""
+    for candidate in (
+        os.environ.get("EMBER_MICROPYTHON"),
+        ROOT / "build" / "unix" / "micropython",
+        ROOT / "micropython" / "ports" / "unix" / "build-standard" / "micropython",
+    ):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    return None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _command(app_file, port, heapsize):
+    if RUNTIME == "cpython":
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "modules"), PYTHONUNBUFFERED="1")
+        return [sys.executable, str(ROOT / "tests" / "serve_app.py"), str(app_file), str(port)], env
+    if RUNTIME == "unix":
+        binary = unix_binary()
+        if binary is None:
+            pytest.skip("skipped: no MicroPython unix build")
+        env = dict(os.environ, MICROPYPATH=f"{ROOT / 'modules'}:.frozen")
+        cmd = [str(binary)]
+        if heapsize:
+            cmd += ["-X", f"heapsize={heapsize}"]
+        return cmd + [str(ROOT / "tests" / "serve_app.py"), str(app_file), str(port)], env
+    if RUNTIME == "wasm":
+        if not (ROOT / "node_modules" / "@micropython").is_dir():
+            pytest.skip("skipped: webassembly MicroPython not installed (npm ci)")
+        return ["node", str(ROOT / "tests" / "wasm" / "serve.mjs"), str(app_file), str(port)], None
+    raise RuntimeError(f"unknown EMBER_RUNTIME {RUNTIME!r}")
+
+
+class RunningApp:
+    """A test app in its own process; `url`, `port`, `output()` (what it printed), `stop()`."""
+
+    def __init__(self, name, heapsize=None):
+        self.port = free_port()
+        cmd, env = _command(APPS / f"{name}.py", self.port, heapsize)
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.lines = []
+        ready = threading.Event()
+
+        def pump():
+            for line in self.proc.stdout:
+                self.lines.append(line)
+                if line.startswith("EMBER READY"):
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(30) or self.proc.poll() is not None:
+            self.stop()
+            raise RuntimeError(f"{name} did not start on {RUNTIME}:\n{self.output()}")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def output(self):
+        return "".join(self.lines)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def serve():
+    """`serve(name, heapsize=None)` starts tests/apps/<name>.py and returns a RunningApp."""
+    started = []
+
+    def start(name, heapsize=None):
+        app = RunningApp(name, heapsize)
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        app.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if RUNTIME != "cpython" and "integration" not in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=f"CPython-only test (runtime: {RUNTIME})"))
+        if RUNTIME == "wasm" and "listener" in item.keywords:
+            item.add_marker(
+                pytest.mark.skip(reason="webassembly bridge serves via app.handle(), not ember's listener")
+            )
+
+
+def raw(port, data, timeout=5.0, shut=False):
+    """Send raw bytes, return everything the server sends until it closes (or timeout)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        return recv_all(s, timeout)
+
+
+def recv_all(s, timeout=5.0):
+    s.settimeout(timeout)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def have_curl():
+    return shutil.which("curl") is not None
