@@ -121,7 +121,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"CPython-only test (runtime: {RUNTIME})"))
         if RUNTIME == "wasm" and "listener" in item.keywords:
             item.add_marker(
-                pytest.mark.skip(reason="webassembly bridge serves via app.handle(), not ember's listener")
+                pytest.mark.skip(
+                    reason="webassembly bridge serves via app.handle(), not ember's listener"
+                )
             )
 
 

@@ -120,7 +120,7 @@ def test_404_custom_handler(client):
 def test_request_attributes(client):
     r = client.get(
         "/echo?a=1&a=2&b=x+y&c=%2Fz",
-        headers={"X-Test": "Value", "Cookie": "sid=abc; theme=\"dark\""},
+        headers={"X-Test": "Value", "Cookie": 'sid=abc; theme="dark"'},
     )
     data = r.json()
     assert data["method"] == "GET"
@@ -135,7 +135,9 @@ def test_request_attributes(client):
 
 
 def test_percent_decoded_path(core):
-    reply = raw(core.port, b"GET /users/al%69ce/posts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    reply = raw(
+        core.port, b"GET /users/al%69ce/posts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     assert reply.startswith(b"HTTP/1.1 200")
     assert json.loads(reply.partition(b"\r\n\r\n")[2]) == {"name": "alice"}
     reply = raw(core.port, b"GET /users/%zz/posts HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -197,7 +199,9 @@ def test_expect_100_continue(core):
 
 
 def test_unsupported_expectation(core):
-    reply = raw(core.port, b"POST /body HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx")
+    reply = raw(
+        core.port, b"POST /body HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx"
+    )
     assert reply.startswith(b"HTTP/1.1 417")
 
 
@@ -217,9 +221,10 @@ def test_keep_alive_reuses_one_connection(client):
 
 
 def test_pipelined_requests_answered_in_order(core):
-    reqs = b"".join(
-        b"GET /files/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(1, 4)
-    ) + b"GET /files/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    reqs = (
+        b"".join(b"GET /files/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(1, 4))
+        + b"GET /files/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     reply = raw(core.port, reqs)
     assert reply.count(b"HTTP/1.1 200 OK") == 4
     bodies = [b'{"rest": "%d"}' % i for i in range(1, 5)]
@@ -245,7 +250,9 @@ def test_http10_keep_alive(core):
 
 
 def test_connection_close(core):
-    reply = raw(core.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+    reply = raw(
+        core.port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n"
+    )
     assert reply.count(b"HTTP/1.1") == 1  # the second request is never read
     assert b"Connection: close" in reply
 

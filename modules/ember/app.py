@@ -61,7 +61,7 @@ class App:
         self.error_handlers = {}
         self.server = None
 
-    # -- routes ------------------------------------------------------------------------------------
+    # -- routes --
     def route(self, path, methods=("GET",)):
         """Decorator: `handler(req, **params)` answers `methods` on `path`."""
 
@@ -93,7 +93,7 @@ class App:
             for method, handler in table.items():
                 self.router.add(prefix + path, (method,), _Mounted(app, handler))
 
-    # -- hooks and error handlers --------------------------------------------------------------------
+    # -- hooks and error handlers --
     def before_request(self, hook):
         """`hook(req)` runs before every handler; a non-None return is the response."""
         self.before.append(hook)
@@ -113,7 +113,7 @@ class App:
 
         return register
 
-    # -- dispatch --------------------------------------------------------------------------------------
+    # -- dispatch --
     async def dispatch(self, req):
         """Route, run the handler and hooks, send the response; False when the connection closes."""
         try:
@@ -186,7 +186,7 @@ class App:
         debug = format_exception(exc) if self.debug else None
         return error_response(HTTPError(500), debug)
 
-    # -- serving ---------------------------------------------------------------------------------------
+    # -- serving --
     async def handle(self, reader, writer):
         """Serve one already-open connection (any stream pair with `readinto`, `write`, `drain`,
         `close`, `wait_closed`): the entry point for transports other than ember's own listener."""

@@ -64,4 +64,3 @@ async def _try_send(conn, req, response):
         await send(conn, req, response)
     except Exception:
         pass
-

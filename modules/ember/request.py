@@ -50,7 +50,7 @@ class Headers:
 
 
 class Request:
-    """One HTTP request. Parsed from the head's bytes; everything costly is computed on first use."""
+    """One HTTP request, parsed from the head bytes; anything costly is computed on first use."""
 
     def __init__(self, conn, head):
         self.conn = conn
@@ -144,7 +144,7 @@ class Request:
         if self.chunked or self.content_length:
             self._reader = BodyReader(conn, self.content_length, expect is not None)
 
-    # -- head ------------------------------------------------------------------------------------
+    # -- head --
     @property
     def headers(self):
         return Headers(self._h)
@@ -185,7 +185,7 @@ class Request:
         value = self._h.get(b"content-type")
         return value.decode() if value is not None else None
 
-    # -- body ------------------------------------------------------------------------------------
+    # -- body --
     def stream(self):
         """The body as a stream: `await s.read(n)`, `await s.readinto(buf)`, `async for chunk in s`.
 

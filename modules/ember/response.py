@@ -2,7 +2,7 @@
 
 import json
 
-from .http import HTTPError, status_line
+from .http import status_line
 from .runtime import MICROPYTHON, print_exception
 
 _GENERATOR = type((lambda: (yield))())

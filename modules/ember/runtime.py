@@ -14,6 +14,7 @@ def peer_address(addr):
     ip = socket.sockaddr(addr)[1]
     return ("%d.%d.%d.%d" % (ip[0], ip[1], ip[2], ip[3]), socket.sockaddr(addr)[2])
 
+
 if MICROPYTHON:
     import gc
     import time

@@ -49,7 +49,7 @@ class Server:
     def stop(self):
         self.stopping.set()
 
-    # -- accepting --------------------------------------------------------------------------------
+    # -- accepting --
     async def _accept_loop(self):
         app = self.app
         accept = self._accept_micropython if MICROPYTHON else self._accept_cpython
@@ -123,7 +123,7 @@ class Server:
         self.pool.append(conn.buf)
         self.slot_free.set()
 
-    # -- timeouts -----------------------------------------------------------------------------------
+    # -- timeouts --
     async def _watchdog(self):
         """Cancel connections whose current read or write has passed its deadline."""
         app = self.app
