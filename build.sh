@@ -79,7 +79,7 @@ cmd_test() {
 IDF_IMAGE=espressif/idf:v5.5.1
 ESP8266_IMAGE=larsks/esp-open-sdk
 BOARDS_DIR="$ROOT/boards"
-DIST="$ROOT/dist"
+DIST="${EMBER_DIST:-$ROOT/dist}"
 HOST_PY="$VENV/bin/python"
 
 # quote CMD...: one shell-quoted command line (what `run` prints under --dry-run).
@@ -104,7 +104,14 @@ json_field() {
     python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
 
-ember_version() { git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo unknown; }
+# The version frozen into the firmware and written to its manifest (EMBER_VERSION overrides).
+ember_version() {
+    if [ -n "${EMBER_VERSION:-}" ]; then
+        echo "$EMBER_VERSION"
+    else
+        git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo unknown
+    fi
+}
 
 host_python() { [ -x "$HOST_PY" ] || venv; }
 
@@ -136,7 +143,11 @@ cmd_board() {
     version=$(ember_version)
     APP_FILE=${APP:-$ROOT/examples/demo.py}
     [ -f "$APP_FILE" ] || die "application $APP_FILE does not exist (pass --app PATH)"
-    fetch_micropython || die "micropython/ is not checked out (git submodule update --init micropython failed)"
+    if [ "$DRY_RUN" = 1 ] && ! micropython_present; then
+        run git -C "$ROOT" submodule update --init micropython
+    else
+        fetch_micropython || die "micropython/ is not checked out (git submodule update --init micropython failed)"
+    fi
 
     local make_env=(env EMBER_APP="$APP_FILE" EMBER_VERSION="$version")
     steps+=("$(quote make -C "$MPY_DIR/mpy-cross")")

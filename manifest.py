@@ -3,7 +3,7 @@
 #
 #   EMBER_APP      the application module (default examples/demo.py), frozen under its own name
 #   EMBER_OPT      mpy-cross optimisation level (default 3: no asserts, no line numbers)
-#   EMBER_VERSION  version frozen as ember_version.VERSION (default `git describe --tags --always --dirty`)
+#   EMBER_VERSION  version frozen as ember_build.VERSION (default `git describe --tags --always --dirty`)
 #
 # manifestfile.py runs this with the working directory set to this file's directory and without
 # __file__, so relative paths below are relative to the repository root.
@@ -41,7 +41,7 @@ def _version():
 def _write_version_module():
     # Generated (never committed): the firmware reports the version it was built from.
     gen = os.path.join(_top, "build", "gen")
-    path = os.path.join(gen, "ember_version.py")
+    path = os.path.join(gen, "ember_build.py")
     text = "VERSION = %r\nAPP = %r\n" % (_version(), os.path.splitext(os.path.basename(_app))[0])
     os.makedirs(gen, exist_ok=True)
     old = open(path).read() if os.path.exists(path) else None
@@ -54,7 +54,7 @@ def _write_version_module():
 include(_port_manifests[_port])
 include("$(MPY_DIR)/extmod/asyncio")
 package("ember", base_path="modules", opt=_opt)
-module("ember_version.py", base_path=_write_version_module(), opt=_opt)
+module("ember_build.py", base_path=_write_version_module(), opt=_opt)
 module(os.path.basename(_app), base_path=os.path.dirname(_app), opt=_opt)
 if _port != "unix":
     module("main.py", base_path="boards", opt=_opt)

@@ -1,15 +1,15 @@
 # Firmware entry point (frozen as main.py on the ESP boards). The application starts only with a
 # valid /config.json; otherwise the device stays in setup state: radios off, problems on the REPL.
 import network
-import ember_version
+import ember_build
 from ember import config
 
 cfg, problems = config.load()
 if problems:
     for iface in (network.WLAN.IF_STA, network.WLAN.IF_AP):
         network.WLAN(iface).active(False)
-    print("ember %s: setup state, no usable %s" % (ember_version.VERSION, config.PATH))
+    print("ember %s: setup state, no usable %s" % (ember_build.VERSION, config.PATH))
     for field, message in problems:
         print("  %s: %s" % (field, message))
 else:
-    __import__(ember_version.APP).app.run("0.0.0.0", cfg["http_port"])
+    __import__(ember_build.APP).app.run("0.0.0.0", cfg["http_port"])

@@ -20,8 +20,9 @@ def run(args, dry_run=False, capture=False):
         return ""
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
-        raise RuntimeError(f"esptool failed: {lines[-1].strip()}")
+        lines = (proc.stderr + proc.stdout).splitlines() or ["no output"]
+        errors = [line for line in lines if "error" in line.lower()]
+        raise RuntimeError(f"esptool failed: {(errors or lines)[-1].strip()}")
     return proc.stdout if capture else ""
 
 

