@@ -16,7 +16,7 @@ class App:
     """An HTTP application. Limits are keyword arguments; the defaults suit an ESP32 or ESP8266.
 
     max_connections: connections served at once; at the cap the server stops accepting and the
-        listen backlog queues new clients.
+        listen backlog (`backlog` connections) queues new clients.
     max_head: bytes of request line + headers (431 beyond); also each connection's buffer size.
     max_request_line: 414 beyond.  max_header_line, max_headers: 431 beyond.
     max_body: bytes `req.body()` / `json()` / `form()` accept (413 beyond); `req.stream()` is
@@ -31,6 +31,7 @@ class App:
     def __init__(
         self,
         max_connections=8,
+        backlog=8,
         max_head=1024,
         max_request_line=1024,
         max_header_line=1024,
@@ -44,6 +45,7 @@ class App:
         access_log=False,
     ):
         self.max_connections = max_connections
+        self.backlog = backlog
         self.max_head = max_head
         self.max_request_line = max_request_line
         self.max_header_line = max_header_line
@@ -195,11 +197,11 @@ class App:
         conn.task = asyncio.current_task()
         await serve_connection(self, conn)
 
-    async def serve(self, host="0.0.0.0", port=80, backlog=8, ready=None):
+    async def serve(self, host="0.0.0.0", port=80, ready=None):
         """Listen and serve until `shutdown()`; `ready(port)` is called once listening."""
         from .server import Server
 
-        self.server = Server(self, host, port, backlog)
+        self.server = Server(self, host, port)
         if ready is not None:
             ready(self.server.port)
         try:

@@ -23,6 +23,7 @@ class Connection:
         self.deadline = None
         self.timed_out = False
         self.task = None
+        self.served = 0  # requests answered; after the first, waiting is keep-alive idling
 
     def expire_in(self, seconds):
         self.deadline = ticks_ms() + int(seconds * 1000)
@@ -61,7 +62,7 @@ class Connection:
             self.start += 2
         scan = self.start
         if self.start == self.end:
-            self.expire_in(app.idle_timeout)
+            self.expire_in(app.idle_timeout if self.served else app.header_timeout)
             n = await self.fill()
             if not n:
                 return None

@@ -22,6 +22,7 @@ async def serve_connection(app, conn):
                 return
             req = Request(conn, head)
             keep = await app.dispatch(req)
+            conn.served += 1
             if not keep or not await _finish_body(req):
                 return
     except MemoryError:

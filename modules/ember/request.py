@@ -95,9 +95,9 @@ class Request:
             if len(line) > limit:
                 raise HTTPError(431, "header field too long")
             colon = line.find(b":")
-            if colon <= 0 or line[colon - 1] in b" \t" or line[0] in b" \t":
-                raise HTTPError(400, "malformed header field")
             name = line[:colon].lower()
+            if colon <= 0 or b" " in name or b"\t" in name:  # a name is a token: no whitespace
+                raise HTTPError(400, "malformed header field")
             value = line[colon + 1 :].strip()
             if b"\r" in value or b"\n" in value or b"\0" in value:
                 raise HTTPError(400, "malformed header field")
@@ -142,7 +142,7 @@ class Request:
             raise HTTPError(417)
         self._reader = None
         if self.chunked or self.content_length:
-            self._reader = BodyReader(conn, self.content_length, expect is not None)
+            self._reader = BodyReader(self, self.content_length, expect is not None)
 
     # -- head --
     @property
@@ -201,6 +201,7 @@ class Request:
             else:
                 cap = self.app.max_body
                 if self.content_length is not None and self.content_length > cap:
+                    self.keep_alive = False  # the client may be sending it anyway: don't read it
                     raise HTTPError(413)
                 chunks = []
                 size = 0
@@ -210,6 +211,7 @@ class Request:
                         break
                     size += len(chunk)
                     if size > cap:
+                        self.keep_alive = False
                         raise HTTPError(413)
                     chunks.append(chunk)
                 self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -255,10 +257,13 @@ def _origin_form(target, method):
 
 
 class BodyReader:
-    """Reads a request body (Content-Length or chunked) from the connection's buffer and socket."""
+    """Reads a request body (Content-Length or chunked) from the connection's buffer and socket.
 
-    def __init__(self, conn, length, expect_continue):
-        self.conn = conn
+    A framing error ends keep-alive: after it, nobody knows where the next request starts."""
+
+    def __init__(self, req, length, expect_continue):
+        self.req = req
+        self.conn = req.conn
         self.chunked = length is None
         self.left = 0 if self.chunked else length  # bytes left in the body, or in this chunk
         self.done = False
@@ -269,15 +274,15 @@ class BodyReader:
         conn = self.conn
         if self.left is None:  # CRLF that ends the previous chunk's data
             if await conn.line(2) != b"":
-                raise HTTPError(400, "bad chunk")
+                self._bad("bad chunk")
         line = await conn.line(64)
         size = line.partition(b";")[0].strip()
         try:
             self.left = int(size, 16)
         except ValueError:
-            raise HTTPError(400, "bad chunk size")
+            self._bad("bad chunk size")
         if self.left < 0 or not size:
-            raise HTTPError(400, "bad chunk size")
+            self._bad("bad chunk size")
         if self.left == 0:
             while await conn.line(conn.app.max_header_line):
                 pass
@@ -294,7 +299,10 @@ class BodyReader:
             if not self.chunked:
                 self.done = True
                 return 0
-            await self._next_chunk()
+            try:
+                await self._next_chunk()
+            except HTTPError as e:
+                self._bad(e.reason)
             if self.done:
                 return 0
         return self.left
@@ -319,9 +327,14 @@ class BodyReader:
         self._consumed(n)
         return n
 
+    def _bad(self, reason):
+        self.req.keep_alive = False
+        self.done = True
+        raise HTTPError(400, reason)
+
     def _consumed(self, n):
         if not n:
-            raise HTTPError(400, "body ended early")
+            self._bad("body ended early")
         self.left -= n
         if self.chunked and self.left == 0:
             self.left = None  # the chunk's trailing CRLF comes next

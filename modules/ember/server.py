@@ -14,7 +14,7 @@ from .runtime import MICROPYTHON, collect, mem_free, print_exception, ticks_diff
 
 
 class Server:
-    def __init__(self, app, host, port, backlog):
+    def __init__(self, app, host, port):
         self.app = app
         # Every connection's buffer is allocated now, once: no fragmentation under load later.
         self.pool = [bytearray(app.max_head) for _ in range(app.max_connections)]
@@ -25,7 +25,7 @@ class Server:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(addr)
-        sock.listen(backlog)
+        sock.listen(app.backlog)
         sock.setblocking(False)
         self.sock = sock
         self.port = sock.getsockname()[1] if hasattr(sock, "getsockname") else port
@@ -99,7 +99,11 @@ class Server:
         loop = asyncio.get_running_loop()
         s, peer = await loop.sock_accept(self.sock)
         reader, writer = await asyncio.open_connection(sock=s, limit=self.app.max_head)
-        self._admit(_CPythonReader(reader), writer, peer)
+        try:
+            self._admit(_CPythonReader(reader), writer, peer)
+        except BaseException:
+            writer.close()
+            raise
 
     def _admit(self, reader, writer, peer):
         conn = Connection(self.app, reader, writer, self.pool.pop(), peer)
