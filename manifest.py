@@ -1,9 +1,10 @@
+# ruff: noqa: F821 - manifestfile.py provides include(), package(), module() and freeze()
 # Freezes ember and one application into MicroPython firmware: the FROZEN_MANIFEST of every ember
 # board (boards/*), for the esp32, esp8266 and unix ports.
 #
 #   EMBER_APP      the application module (default examples/demo.py), frozen under its own name
 #   EMBER_OPT      mpy-cross optimisation level (default 3: no asserts, no line numbers)
-#   EMBER_VERSION  version frozen as ember_build.VERSION (default `git describe --tags --always --dirty`)
+#   EMBER_VERSION  frozen as ember_build.VERSION (default: git describe --tags --always --dirty)
 #
 # manifestfile.py runs this with the working directory set to this file's directory and without
 # __file__, so relative paths below are relative to the repository root.

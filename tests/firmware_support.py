@@ -7,15 +7,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-from esptool.bin_image import ELFSection, ESP32C3FirmwareImage, ESP32FirmwareImage, \
-    ESP32S3FirmwareImage
+from esptool.bin_image import (
+    ELFSection,
+    ESP32C3FirmwareImage,
+    ESP32FirmwareImage,
+    ESP32S3FirmwareImage,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MPY_DIR = ROOT / "micropython"
 UNIX_MICROPYTHON = MPY_DIR / "ports" / "unix" / "build-standard" / "micropython"
 
-_IMAGE_CLASSES = {"esp32": ESP32FirmwareImage, "esp32s3": ESP32S3FirmwareImage,
-                  "esp32c3": ESP32C3FirmwareImage}
+_IMAGE_CLASSES = {
+    "esp32": ESP32FirmwareImage,
+    "esp32s3": ESP32S3FirmwareImage,
+    "esp32c3": ESP32C3FirmwareImage,
+}
 
 
 def micropython_present():
@@ -52,11 +59,14 @@ def synthetic_build(board, build_dir):
 
 
 def esptool(*args):
-    return subprocess.run([sys.executable, "-m", "esptool", *args], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "esptool", *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
-def tool_path(tmp_path, *stubs, tools=("bash", "python3", "git", "dirname", "basename", "id", "nproc", "env")):
+def tool_path(
+    tmp_path, *stubs, tools=("bash", "python3", "git", "dirname", "basename", "id", "nproc", "env")
+):
     """A PATH holding only the tools build.sh needs, plus empty stub commands (docker, idf.py...).
 
     Lets a test choose which toolchain build.sh finds, whatever this machine has installed.

@@ -10,8 +10,13 @@ ESP_BOARDS = [n for n in boards.names() if boards.load(n).flashable]
 
 
 def test_every_expected_board_is_defined():
-    assert boards.names() == ["EMBER_ESP32", "EMBER_ESP32_C3", "EMBER_ESP32_S3", "EMBER_ESP8266",
-                              "EMBER_UNIX"]
+    assert boards.names() == [
+        "EMBER_ESP32",
+        "EMBER_ESP32_C3",
+        "EMBER_ESP32_S3",
+        "EMBER_ESP8266",
+        "EMBER_UNIX",
+    ]
 
 
 @pytest.mark.parametrize("name", [n for n in ESP_BOARDS if boards.load(n).port == "esp32"])

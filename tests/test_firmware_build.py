@@ -22,8 +22,13 @@ APP = f"{ROOT}/examples/demo.py"
 def build_sh(tmp_path, *args, stubs=(), env=None):
     e = {"PATH": tool_path(tmp_path, *stubs), "HOME": str(tmp_path), "EMBER_VERSION": VERSION}
     e.update(env or {})
-    return subprocess.run([str(ROOT / "build.sh"), "--dry-run", *args], capture_output=True,
-                          text=True, env=e, cwd=ROOT)
+    return subprocess.run(
+        [str(ROOT / "build.sh"), "--dry-run", *args],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=ROOT,
+    )
 
 
 def commands(proc):
@@ -32,8 +37,11 @@ def commands(proc):
 
 
 def fetch():
-    return [] if micropython_present() else [
-        ["git", "-C", str(ROOT), "submodule", "update", "--init", "micropython"]]
+    return (
+        []
+        if micropython_present()
+        else [["git", "-C", str(ROOT), "submodule", "update", "--init", "micropython"]]
+    )
 
 
 def toolchain_steps(board, port):
@@ -41,26 +49,62 @@ def toolchain_steps(board, port):
     return [
         ["make", "-C", f"{MPY_DIR}/mpy-cross"],
         ["make", "-C", f"{MPY_DIR}/ports/{port}", f"BOARD_DIR={bd}", "submodules"],
-        ["env", f"EMBER_APP={APP}", f"EMBER_VERSION={VERSION}", "make", "-C",
-         f"{MPY_DIR}/ports/{port}", f"-j{NPROC}", f"BOARD_DIR={bd}", f"BUILD={ROOT}/build/{board}"],
+        [
+            "env",
+            f"EMBER_APP={APP}",
+            f"EMBER_VERSION={VERSION}",
+            "make",
+            "-C",
+            f"{MPY_DIR}/ports/{port}",
+            f"-j{NPROC}",
+            f"BOARD_DIR={bd}",
+            f"BUILD={ROOT}/build/{board}",
+        ],
     ]
 
 
 def release_step(board):
-    return [PY, "-m", "ember_host.release", board, "--build", f"{ROOT}/build/{board}",
-            "--out", f"{ROOT}/dist/{board}", "--ember-version", VERSION]
+    return [
+        PY,
+        "-m",
+        "ember_host.release",
+        board,
+        "--build",
+        f"{ROOT}/build/{board}",
+        "--out",
+        f"{ROOT}/dist/{board}",
+        "--ember-version",
+        VERSION,
+    ]
 
 
 def container(image, steps):
-    script = " && ".join(["git config --global --add safe.directory '*'"] +
-                         [shlex.join(s) for s in steps])
-    return ["docker", "run", "--rm", "-v", f"{ROOT}:{ROOT}", "-w", str(ROOT),
-            "--user", f"{os.getuid()}:{os.getgid()}", "-e", "HOME=/tmp", image, "bash", "-c",
-            script]
+    script = " && ".join(
+        ["git config --global --add safe.directory '*'"] + [shlex.join(s) for s in steps]
+    )
+    return [
+        "docker",
+        "run",
+        "--rm",
+        "-v",
+        f"{ROOT}:{ROOT}",
+        "-w",
+        str(ROOT),
+        "--user",
+        f"{os.getuid()}:{os.getgid()}",
+        "-e",
+        "HOME=/tmp",
+        image,
+        "bash",
+        "-c",
+        script,
+    ]
 
 
-pytestmark = pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "python").exists(),
-                                reason="build.sh uses .venv for the release step; run ./build.sh test")
+pytestmark = pytest.mark.skipif(
+    not (ROOT / ".venv" / "bin" / "python").exists(),
+    reason="build.sh uses .venv for the release step; run ./build.sh test",
+)
 
 
 @pytest.mark.parametrize("board", ["EMBER_ESP32", "EMBER_ESP32_S3", "EMBER_ESP32_C3"])
@@ -74,8 +118,9 @@ def test_esp32_sources_export_sh_from_idf_path(tmp_path):
     idf.mkdir()
     (idf / "export.sh").write_text("")
     got = commands(build_sh(tmp_path, "EMBER_ESP32", stubs=["docker"], env={"IDF_PATH": str(idf)}))
-    assert got == fetch() + [[".", f"{idf}/export.sh"]] + toolchain_steps("EMBER_ESP32", "esp32") \
-        + [release_step("EMBER_ESP32")]
+    assert got == fetch() + [[".", f"{idf}/export.sh"]] + toolchain_steps(
+        "EMBER_ESP32", "esp32"
+    ) + [release_step("EMBER_ESP32")]
 
 
 @pytest.mark.parametrize("board", ["EMBER_ESP32", "EMBER_ESP32_S3", "EMBER_ESP32_C3"])
@@ -99,17 +144,33 @@ def test_user_app_outside_the_repo_is_mounted_into_the_container(tmp_path):
     app.write_text("app = None\n")
     got = commands(build_sh(tmp_path, "EMBER_ESP32_C3", "--app", str(app), stubs=["docker"]))
     run = got[len(fetch())]
-    assert run[:7] == ["docker", "run", "--rm", "-v", f"{ROOT}:{ROOT}", "-v",
-                       f"{app.parent}:{app.parent}:ro"]
+    assert run[:7] == [
+        "docker",
+        "run",
+        "--rm",
+        "-v",
+        f"{ROOT}:{ROOT}",
+        "-v",
+        f"{app.parent}:{app.parent}:ro",
+    ]
     assert f"EMBER_APP={app}" in run[-1]
 
 
-@pytest.mark.parametrize("board,missing", [
-    ("EMBER_ESP32", "needs ESP-IDF v5.5.1: no idf.py on PATH, no $IDF_PATH/export.sh, and "
-                    "neither docker nor podman to run espressif/idf:v5.5.1"),
-    ("EMBER_ESP8266", "needs the ESP8266 toolchain: no xtensa-lx106-elf-gcc on PATH, and "
-                      "neither docker nor podman to run larsks/esp-open-sdk"),
-])
+@pytest.mark.parametrize(
+    "board,missing",
+    [
+        (
+            "EMBER_ESP32",
+            "needs ESP-IDF v5.5.1: no idf.py on PATH, no $IDF_PATH/export.sh, and "
+            "neither docker nor podman to run espressif/idf:v5.5.1",
+        ),
+        (
+            "EMBER_ESP8266",
+            "needs the ESP8266 toolchain: no xtensa-lx106-elf-gcc on PATH, and "
+            "neither docker nor podman to run larsks/esp-open-sdk",
+        ),
+    ],
+)
 def test_missing_toolchain_is_named(tmp_path, board, missing):
     proc = build_sh(tmp_path, board)
     assert proc.returncode == 1
@@ -120,10 +181,21 @@ def test_unix_board(tmp_path):
     got = commands(build_sh(tmp_path, "EMBER_UNIX"))
     assert got == fetch() + [
         ["make", "-C", f"{MPY_DIR}/mpy-cross"],
-        ["env", f"EMBER_APP={APP}", f"EMBER_VERSION={VERSION}", "make", "-C",
-         f"{MPY_DIR}/ports/unix", f"-j{NPROC}", "MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0",
-         "MICROPY_SSL_AXTLS=1", "MICROPY_SSL_MBEDTLS=0", f"VARIANT_DIR={ROOT}/boards/EMBER_UNIX",
-         f"BUILD={ROOT}/build/EMBER_UNIX"],
+        [
+            "env",
+            f"EMBER_APP={APP}",
+            f"EMBER_VERSION={VERSION}",
+            "make",
+            "-C",
+            f"{MPY_DIR}/ports/unix",
+            f"-j{NPROC}",
+            "MICROPY_PY_BTREE=0",
+            "MICROPY_PY_FFI=0",
+            "MICROPY_SSL_AXTLS=1",
+            "MICROPY_SSL_MBEDTLS=0",
+            f"VARIANT_DIR={ROOT}/boards/EMBER_UNIX",
+            f"BUILD={ROOT}/build/EMBER_UNIX",
+        ],
     ]
 
 
@@ -134,8 +206,22 @@ def test_flash_uses_the_release_manifest_offsets(tmp_path):
     release.assemble(board, tmp_path / "build", dist / board.name, "v", "1.28.0")
     env = {"EMBER_DIST": str(dist)}
     got = commands(build_sh(tmp_path, "flash", "EMBER_ESP32", "--port", "/dev/ttyUSB0", env=env))
-    assert got == [[PY, "-m", "esptool", "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud",
-                    "460800", "write-flash", "0x1000", f"{dist}/EMBER_ESP32/firmware.bin"]]
+    assert got == [
+        [
+            PY,
+            "-m",
+            "esptool",
+            "--chip",
+            "esp32",
+            "--port",
+            "/dev/ttyUSB0",
+            "--baud",
+            "460800",
+            "write-flash",
+            "0x1000",
+            f"{dist}/EMBER_ESP32/firmware.bin",
+        ]
+    ]
     proc = build_sh(tmp_path, "flash", "EMBER_ESP32_S3", "--port", "/dev/ttyUSB0", env=env)
     assert proc.returncode == 1 and "run ./build.sh EMBER_ESP32_S3 first" in proc.stderr
 
@@ -143,23 +229,32 @@ def test_flash_uses_the_release_manifest_offsets(tmp_path):
 def test_check_freezes_every_board_or_says_why_not(tmp_path):
     proc = build_sh(tmp_path, "check")
     if not micropython_present():
-        assert proc.returncode == 0 and "check: skipped: micropython/ is not checked out" in proc.stderr
+        assert (
+            proc.returncode == 0
+            and "check: skipped: micropython/ is not checked out" in proc.stderr
+        )
         return
     got = commands(proc)
     assert got[0] == ["make", "-C", f"{MPY_DIR}/mpy-cross"]
     freezes = [c for c in got if "makemanifest.py" in " ".join(c)]
     assert [c[c.index("-b") + 1] for c in freezes] == [
-        f"{ROOT}/build/check/{b}" for b in boards.names()]
+        f"{ROOT}/build/check/{b}" for b in boards.names()
+    ]
     arches = {c[c.index("-b") + 2] for c in freezes}
-    assert arches == {"--mpy-cross-flags=-march=xtensawin", "--mpy-cross-flags=-march=rv32imc",
-                      "--mpy-cross-flags=-march=xtensa", "--mpy-cross-flags="}
+    assert arches == {
+        "--mpy-cross-flags=-march=xtensawin",
+        "--mpy-cross-flags=-march=rv32imc",
+        "--mpy-cross-flags=-march=xtensa",
+        "--mpy-cross-flags=",
+    }
 
 
 def test_check_runs_makemanifest_for_real():
     if not micropython_present() or not (MPY_DIR / "mpy-cross" / "build" / "mpy-cross").exists():
         pytest.skip("needs micropython/ checked out with mpy-cross built (./build.sh unix)")
-    proc = subprocess.run([str(ROOT / "build.sh"), "check"], capture_output=True, text=True,
-                          cwd=ROOT)
+    proc = subprocess.run(
+        [str(ROOT / "build.sh"), "check"], capture_output=True, text=True, cwd=ROOT
+    )
     assert proc.returncode == 0, proc.stderr
     for board in boards.names():
         frozen = (ROOT / "build" / "check" / board / "frozen_content.c").read_text()

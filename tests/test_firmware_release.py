@@ -17,8 +17,19 @@ def test_release_directory_reads_back(name, tmp_path):
     board = boards.load(name)
     parts = synthetic_build(board, tmp_path / "build")
     out = tmp_path / "dist"
-    rc = release.main([name, "--build", str(tmp_path / "build"), "--out", str(out),
-                       "--ember-version", "v1.2.3-4-gabc", "--micropython-version", "1.28.0"])
+    rc = release.main(
+        [
+            name,
+            "--build",
+            str(tmp_path / "build"),
+            "--out",
+            str(out),
+            "--ember-version",
+            "v1.2.3-4-gabc",
+            "--micropython-version",
+            "1.28.0",
+        ]
+    )
     assert rc == 0
 
     manifest = json.loads((out / "manifest.json").read_text())
@@ -26,21 +37,25 @@ def test_release_directory_reads_back(name, tmp_path):
     assert manifest["ember_version"] == "v1.2.3-4-gabc"
     assert manifest["micropython_version"] == "1.28.0"
     assert int(manifest["firmware_offset"], 0) == board.firmware_offset
-    assert manifest["filesystem"] == json.loads(
-        (board.directory / "ember-board.json").read_text())["filesystem"]
+    assert (
+        manifest["filesystem"]
+        == json.loads((board.directory / "ember-board.json").read_text())["filesystem"]
+    )
 
     # The factory image is firmware.bin placed at its offset, 0xFF padding before it.
     factory = (out / "factory.bin").read_bytes()
     fw = parts["firmware.bin"]
-    assert factory[:board.firmware_offset] == b"\xff" * board.firmware_offset
-    assert factory[board.firmware_offset:] == fw
+    assert factory[: board.firmware_offset] == b"\xff" * board.firmware_offset
+    assert factory[board.firmware_offset :] == fw
     assert (out / "firmware.bin").read_bytes() == fw
 
-    sums = dict(reversed(line.split("  ")) for line in (out / "SHA256SUMS").read_text().splitlines())
+    sums = dict(
+        reversed(line.split("  ")) for line in (out / "SHA256SUMS").read_text().splitlines()
+    )
     expected = ["factory.bin", "firmware.bin", "manifest.json"]
     if board.app_offset is not None:
         expected.insert(2, "micropython.bin")
-        app = factory[board.app_offset:board.app_offset + len(parts["micropython.bin"])]
+        app = factory[board.app_offset : board.app_offset + len(parts["micropython.bin"])]
         assert app == parts["micropython.bin"]
     assert sorted(sums) == sorted(expected)
     for n, digest in sums.items():
@@ -63,9 +78,24 @@ def test_firmware_too_big_for_the_app_slot_is_refused(tmp_path):
 
 
 def test_missing_build_output_names_the_file(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "ember_host.release", "EMBER_ESP32_C3",
-                           "--build", str(tmp_path), "--out", str(tmp_path / "o"),
-                           "--ember-version", "v", "--micropython-version", "1.28.0"],
-                          capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ember_host.release",
+            "EMBER_ESP32_C3",
+            "--build",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--ember-version",
+            "v",
+            "--micropython-version",
+            "1.28.0",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.returncode == 1
     assert "firmware.bin is missing: build the board first" in proc.stderr

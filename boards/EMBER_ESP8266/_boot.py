@@ -1,3 +1,4 @@
+# ruff: noqa: E402 - gc.threshold must run before the imports, as in the stock _boot.py
 # ESP8266 boot: mount the filesystem as the stock _boot.py does, then switch the soft AP off.
 # The SDK starts an open "ESP_xxxxxx" AP from blank flash, and MicroPython's inisetup only secures
 # it with a published key on first boot; a factory-provisioned filesystem skips inisetup entirely.

@@ -98,7 +98,7 @@ def names(boards_dir=BOARDS_DIR):
 
 
 def main(argv=None):
-    """`python -m ember_host.boards [NAME FIELD]`: list boards, or print one field (for build.sh)."""
+    """`python -m ember_host.boards [NAME FIELD]`: list boards, or print one field."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv

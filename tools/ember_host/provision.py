@@ -21,8 +21,13 @@ from . import boards, esp
 from .boards import Filesystem
 
 # MicroPython's LittleFS2 configuration (extmod/vfs_lfsx.c); only block geometry varies by board.
-LFS2_PARAMS = {"read_size": 32, "prog_size": 32, "lookahead_size": 32, "block_cycles": 100,
-               "name_max": 255}
+LFS2_PARAMS = {
+    "read_size": 32,
+    "prog_size": 32,
+    "lookahead_size": 32,
+    "block_cycles": 100,
+    "name_max": 255,
+}
 
 DRY_RUN_MAC = "00:00:00:00:00:00"
 RESULT_FIELDS = ["row", "status", "device_id", "mac", "hostname", "image_sha256", "error"]
@@ -71,7 +76,8 @@ class Release:
             raise ProvisionError(
                 f"flash size {size} does not match release {self.board} ({self.flash_size}): "
                 f"its {self.fs.block_count}-block filesystem would not match the vfs partition "
-                f"and MicroPython would not mount it")
+                f"and MicroPython would not mount it"
+            )
 
 
 def device_id_from_mac(mac):
@@ -120,8 +126,12 @@ def build_image(cfg, fs, www=None):
 
 def write_factory(release, image_path, out, dry_run=False):
     """firmware.bin and the filesystem image merged into one file flashed at 0x0."""
-    esp.merge(release.chip, out, {release.firmware_offset: release.dir / "firmware.bin",
-                                  release.fs.offset: image_path}, dry_run=dry_run)
+    esp.merge(
+        release.chip,
+        out,
+        {release.firmware_offset: release.dir / "firmware.bin", release.fs.offset: image_path},
+        dry_run=dry_run,
+    )
 
 
 _FLASH_ID = {"mac": r"^MAC:\s+([0-9a-f:]{17})", "flash_size": r"^Detected flash size:\s+(\S+)"}
@@ -129,8 +139,11 @@ _FLASH_ID = {"mac": r"^MAC:\s+([0-9a-f:]{17})", "flash_size": r"^Detected flash 
 
 def detect(release, port, baud, dry_run=False):
     """(MAC, flash size) over serial; esptool itself refuses a chip other than the release's."""
-    out = esp.run(["--chip", release.chip, "--port", port, "--baud", str(baud), "flash-id"],
-                  dry_run=dry_run, capture=True)
+    out = esp.run(
+        ["--chip", release.chip, "--port", port, "--baud", str(baud), "flash-id"],
+        dry_run=dry_run,
+        capture=True,
+    )
     if dry_run:
         return DRY_RUN_MAC, release.flash_size
     found = {}
@@ -158,17 +171,32 @@ def flash_unit(release, raw, port, www=None, baud=460800, fs_only=False, dry_run
         common = ["--chip", release.chip, "--port", port, "--baud", str(baud)]
         esp.run(common + ["write-flash"] + pairs, dry_run=dry_run)
         esp.run(common + ["verify-flash"] + pairs, dry_run=dry_run)
-    return {"device_id": cfg["device_id"], "mac": mac, "hostname": cfg["hostname"],
-            "image_sha256": hashlib.sha256(image).hexdigest()}
+    return {
+        "device_id": cfg["device_id"],
+        "mac": mac,
+        "hostname": cfg["hostname"],
+        "image_sha256": hashlib.sha256(image).hexdigest(),
+    }
 
 
 def record_line(rec):
-    return (f"OK {rec['device_id']} mac={rec['mac']} hostname={rec['hostname']} "
-            f"sha256={rec['image_sha256']}")
+    return (
+        f"OK {rec['device_id']} mac={rec['mac']} hostname={rec['hostname']} "
+        f"sha256={rec['image_sha256']}"
+    )
 
 
-def batch(release, rows, port, results_path, www=None, baud=460800, fs_only=False,
-          dry_run=False, log=print):
+def batch(
+    release,
+    rows,
+    port,
+    results_path,
+    www=None,
+    baud=460800,
+    fs_only=False,
+    dry_run=False,
+    log=print,
+):
     """Provision every CSV row in turn, carrying on past failures; returns the failure count."""
     failures = 0
     with open(results_path, "w", newline="") as f:
@@ -181,8 +209,9 @@ def batch(release, rows, port, results_path, www=None, baud=460800, fs_only=Fals
             try:
                 if not unit_port:
                     raise ProvisionError("no serial port (--port or a 'port' column)")
-                rec = flash_unit(release, config_from_row(row), unit_port, www, baud, fs_only,
-                                 dry_run)
+                rec = flash_unit(
+                    release, config_from_row(row), unit_port, www, baud, fs_only, dry_run
+                )
                 result.update(rec, status="ok")
                 log(record_line(rec))
             except (ProvisionError, RuntimeError) as e:
@@ -216,22 +245,30 @@ def main(argv=None):
     p.add_argument("--factory", help="also write firmware + filesystem merged, to flash at 0x0")
     p.add_argument("--flash-size", help="the target's flash size; refused unless the release's")
 
-    for name, text in (("flash", "provision one device over serial"),
-                       ("batch", "provision one device per CSV row, with a results CSV")):
+    for name, text in (
+        ("flash", "provision one device over serial"),
+        ("batch", "provision one device per CSV row, with a results CSV"),
+    ):
         p = sub.add_parser(name, help=text)
         common(p)
         if name == "flash":
             p.add_argument("--config", required=True, help="device config JSON")
             p.add_argument("--port", required=True)
         else:
-            p.add_argument("--csv", required=True, help="one device per row; columns as config "
-                           "fields, plus an optional 'port'")
+            p.add_argument(
+                "--csv",
+                required=True,
+                help="one device per row; columns as config fields, plus an optional 'port'",
+            )
             p.add_argument("--port", help="serial port for rows without a 'port' column")
             p.add_argument("--results", required=True, help="results CSV to write")
         p.add_argument("--baud", type=int, default=460800)
         p.add_argument("--fs-only", action="store_true", help="write only the filesystem")
-        p.add_argument("--dry-run", action="store_true",
-                       help="print the esptool commands; no device is touched")
+        p.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print the esptool commands; no device is touched",
+        )
 
     a = ap.parse_args(argv)
     try:
@@ -242,21 +279,23 @@ def main(argv=None):
             cfg = device_config(_read_json(a.config))
             image = build_image(cfg, release.fs, a.www)
             Path(a.out).write_bytes(image)
-            print(f"{a.out}: {release.fs.block_count} x {release.fs.block_size} B LittleFS2 for "
-                  f"{release.board} @{release.fs.offset:#x}, "
-                  f"sha256 {hashlib.sha256(image).hexdigest()}")
+            print(
+                f"{a.out}: {release.fs.block_count} x {release.fs.block_size} B LittleFS2 for "
+                f"{release.board} @{release.fs.offset:#x}, "
+                f"sha256 {hashlib.sha256(image).hexdigest()}"
+            )
             if a.factory:
                 write_factory(release, a.out, a.factory)
                 print(f"{a.factory}: factory image, flash at 0x0")
         elif a.mode == "flash":
-            rec = flash_unit(release, _read_json(a.config), a.port, a.www, a.baud, a.fs_only,
-                             a.dry_run)
+            rec = flash_unit(
+                release, _read_json(a.config), a.port, a.www, a.baud, a.fs_only, a.dry_run
+            )
             print(record_line(rec))
         else:
             with open(a.csv, newline="") as f:
                 rows = list(csv.DictReader(f))
-            failures = batch(release, rows, a.port, a.results, a.www, a.baud, a.fs_only,
-                             a.dry_run)
+            failures = batch(release, rows, a.port, a.results, a.www, a.baud, a.fs_only, a.dry_run)
             print(f"{len(rows) - failures} provisioned, {failures} failed; results in {a.results}")
             return 1 if failures else 0
     except (ProvisionError, RuntimeError, OSError) as e:

@@ -30,23 +30,29 @@ def sha256(path):
 def micropython_version(mpy_dir):
     """'1.28.0', from py/mpconfig.h (works without git metadata)."""
     text = (Path(mpy_dir) / "py" / "mpconfig.h").read_text()
-    parts = [re.search(rf"#define MICROPY_VERSION_{p} (\d+)", text).group(1)
-             for p in ("MAJOR", "MINOR", "MICRO")]
+    parts = [
+        re.search(rf"#define MICROPY_VERSION_{p} (\d+)", text).group(1)
+        for p in ("MAJOR", "MINOR", "MICRO")
+    ]
     return ".".join(parts)
 
 
 def _check_sizes(board, firmware, app):
     end = board.firmware_offset + firmware.stat().st_size
     if board.filesystem and end > board.filesystem.offset:
-        raise ValueError(f"firmware.bin ends at {end:#x}, inside the filesystem at "
-                         f"{board.filesystem.offset:#x}")
+        raise ValueError(
+            f"firmware.bin ends at {end:#x}, inside the filesystem at {board.filesystem.offset:#x}"
+        )
     if app and board.partition_table:
-        slots = [p for p in partitions.parse_csv(board.partition_table.read_text())
-                 if p.type == "app"]
+        slots = [
+            p for p in partitions.parse_csv(board.partition_table.read_text()) if p.type == "app"
+        ]
         room = min(p.size for p in slots)
         if app.stat().st_size > room:
-            raise ValueError(f"micropython.bin is {app.stat().st_size:#x} bytes, "
-                             f"larger than its app partition ({room:#x})")
+            raise ValueError(
+                f"micropython.bin is {app.stat().st_size:#x} bytes, "
+                f"larger than its app partition ({room:#x})"
+            )
 
 
 def assemble(board, build_dir, out_dir, ember_version, mpy_version):
@@ -67,7 +73,9 @@ def assemble(board, build_dir, out_dir, ember_version, mpy_version):
     if app:
         shutil.copyfile(app, out_dir / "micropython.bin")
         files["micropython.bin"] = board.app_offset
-    esp.merge(board.chip, out_dir / "factory.bin", {board.firmware_offset: out_dir / "firmware.bin"})
+    esp.merge(
+        board.chip, out_dir / "factory.bin", {board.firmware_offset: out_dir / "firmware.bin"}
+    )
 
     manifest = {
         "board": board.name,
@@ -76,14 +84,18 @@ def assemble(board, build_dir, out_dir, ember_version, mpy_version):
         "flash_size": board.flash_size,
         "firmware_offset": f"{board.firmware_offset:#x}",
         "app_offset": None if app is None else f"{board.app_offset:#x}",
-        "partition_table_offset": None if board.partition_table_offset is None
+        "partition_table_offset": None
+        if board.partition_table_offset is None
         else f"{board.partition_table_offset:#x}",
         "filesystem": board.filesystem.to_json() if board.filesystem else None,
         "ember_version": ember_version,
         "micropython_version": mpy_version,
         "files": {
-            name: {"offset": f"{offset:#x}", "size": (out_dir / name).stat().st_size,
-                   "sha256": sha256(out_dir / name)}
+            name: {
+                "offset": f"{offset:#x}",
+                "size": (out_dir / name).stat().st_size,
+                "sha256": sha256(out_dir / name),
+            }
             for name, offset in sorted(files.items())
         },
     }
@@ -94,7 +106,9 @@ def assemble(board, build_dir, out_dir, ember_version, mpy_version):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m ember_host.release", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m ember_host.release", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("board")
     ap.add_argument("--build", required=True, help="the board's MicroPython build directory")
     ap.add_argument("--out", required=True, help="release directory (dist/<board>)")
