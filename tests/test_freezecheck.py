@@ -16,7 +16,8 @@ from conftest import ROOT
 def freeze_check(tmp_path, source, budget=100_000):
     """Run the check on a manifest that freezes one module with `source`; (problems, output)."""
     (tmp_path / "app.py").write_text(source)
-    (tmp_path / "manifest.py").write_text('include("$(MPY_DIR)/extmod/asyncio")\nmodule("app.py")\n')
+    manifest = 'include("$(MPY_DIR)/extmod/asyncio")\nmodule("app.py")\n'
+    (tmp_path / "manifest.py").write_text(manifest)
     (tmp_path / "budget.json").write_text(json.dumps({"xtensawin": budget, "xtensa": budget}))
     out = io.StringIO()
     problems = run(tmp_path / "manifest.py", tmp_path / "budget.json", out)
