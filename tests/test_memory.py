@@ -1,0 +1,90 @@
+"""MemoryError anywhere leaves the server serving: 503 when it can, or a clean close; the
+connection slot always comes back."""
+
+import json
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from conftest import raw
+
+pytestmark = [pytest.mark.integration, pytest.mark.listener]
+
+
+@pytest.fixture
+def oom(serve):
+    return serve("oom")
+
+
+def get(port, path):
+    return raw(port, b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+
+
+def body(reply):
+    return reply.partition(b"\r\n\r\n")[2]
+
+
+def assert_recovered(port):
+    assert body(get(port, "/")) == b"alive"
+    slots = json.loads(body(get(port, "/slots")))
+    assert slots["conns"] == 1  # just this request's connection
+    assert slots["conns"] + slots["pool"] == 8  # no buffer lost
+
+
+def test_memory_error_in_handler_answers_503(oom):
+    reply = get(oom.port, "/handler")
+    assert reply.startswith(b"HTTP/1.1 503")
+    assert_recovered(oom.port)
+
+
+@pytest.mark.parametrize("stage", ["parse", "write"])
+def test_memory_error_while_serving_answers_503_or_closes(oom, stage):
+    assert body(get(oom.port, f"/arm/{stage}/1")) == b"armed"
+    reply = get(oom.port, "/")
+    assert reply == b"" or reply.startswith(b"HTTP/1.1 503")
+    assert_recovered(oom.port)
+
+
+def test_memory_error_at_accept_keeps_accepting(oom):
+    assert body(get(oom.port, "/arm/accept/3")) == b"armed"
+    replies = [get(oom.port, "/") for _ in range(3)]
+    assert all(r == b"" for r in replies)  # refused connections are closed at once
+    assert_recovered(oom.port)
+
+
+def test_memory_error_keep_alive_client_sees_503_then_reconnects(oom):
+    with httpx.Client(base_url=oom.url, timeout=5) as client:
+        assert client.get("/").text == "alive"
+        assert client.get("/handler").status_code == 503
+        assert client.get("/").text == "alive"
+    assert_recovered(oom.port)
+
+
+def test_tiny_heap_under_load_keeps_serving(serve):
+    # ESP8266-sized heap, 100 clients for 5 s (frozen ember, as on a device).
+    app = serve("limits", heapsize="24k", frozen=True)
+    stop = time.monotonic() + 5
+    answered = [0]
+
+    def hammer():
+        while time.monotonic() < stop:
+            try:
+                with socket.create_connection(("127.0.0.1", app.port), timeout=3) as s:
+                    s.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if s.recv(100).startswith(b"HTTP/1.1 200"):
+                        answered[0] += 1
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=hammer) for _ in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert app.alive(), app.output()
+    assert answered[0] > 0
+    for _ in range(10):
+        assert body(get(app.port, "/")) == b"ok"
