@@ -36,10 +36,11 @@ BENCH = ROOT / "bench"
 APPS = BENCH / "apps"
 PEERS = BENCH / "peers"
 OUT = BENCH / "out"
-MPY_DIR = ROOT / "micropython"
+MPY_DIR = Path(os.environ.get("EMBER_BENCH_MPY_DIR") or ROOT / "micropython")
 UNIX_FLAGS = ["MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0", "MICROPY_SSL_AXTLS=1",
               "MICROPY_SSL_MBEDTLS=0", "STRIP="]  # STRIP= keeps symbols for callgrind
 ZERO_FN, DUMP_FN = "mp_math_erf", "mp_math_erfc"  # called by bench_probe's /z and /d only
+SMALL_EMBER = "max_connections=4, max_head=512"  # the 24k rows are repeated with this App config
 DEFAULT_TINYWEB = [Path("/work/.mirror/belyalov+tinyweb/repo")]
 
 TARGETS = {
@@ -321,19 +322,19 @@ class Proc:
         return self.p.returncode
 
 
-def start(s, port, heap=None, wrap=(), timeout=20):
+def start(s, port, heap=None, wrap=(), timeout=20, config=""):
     cmd = list(wrap) + [str(s.binary)]
     if heap:
         cmd += ["-X", "heapsize=" + heap]
-    cmd += ["-c", f"import {s.module}; {s.module}.main({port})"]
+    cmd += ["-c", f"import {s.module}; {s.module}.main({port}{', ' + config if config else ''})"]
     p = Proc(cmd)
     ok = p.wait_listening(port, timeout)
     return p, ok
 
 
-def start_cpython(port):
+def start_cpython(port, module):
     env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "modules"), str(APPS)])}
-    p = Proc([sys.executable, "-c", f"import bench_ember; bench_ember.main({port})"], env=env)
+    p = Proc([sys.executable, "-c", f"import {module}; {module}.main({port})"], env=env)
     return p, p.wait_listening(port, 20)
 
 
@@ -495,8 +496,8 @@ def wrk(port, conns, secs, threads=1, timeout=None):
     m = re.search(r"(\d+) requests in", text)
     res["requests"] = int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    res["errors"] = dict(zip(("connect", "read", "write", "timeout"), map(int, m.groups()))) \
-        if m else {}
+    keys = ("connect", "read", "write", "timeout")
+    res["errors"] = dict(zip(keys, map(int, m.groups()), strict=True)) if m else {}
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     res["non2xx"] = int(m.group(1)) if m else 0
     return res
@@ -515,9 +516,9 @@ def measure_wrk(s, secs):
         p.stop()
 
 
-def measure_cpython(secs):
+def measure_cpython(secs, module):
     port = free_port()
-    p, ok = start_cpython(port)
+    p, ok = start_cpython(port, module)
     if not ok:
         p.stop()
         return {"error": "did not start: " + p.output()[-300:]}
@@ -559,10 +560,10 @@ def feature_imports(s, names):
     return out
 
 
-def overload(s, secs, heap="24k", clients=100):
+def overload(s, secs, heap="24k", clients=100, config=""):
     port = free_port()
-    p, ok = start(s, port, heap=heap)
-    res = {"heap": heap, "clients": clients, "secs": secs}
+    p, ok = start(s, port, heap=heap, config=config)
+    res = {"heap": heap, "clients": clients, "secs": secs, "config": config}
     if not ok:
         p.stop()
         res.update(started=False, alive=False, after_ok=0,
@@ -645,6 +646,13 @@ def table(results, order, cfg):
         "no (exit %s)" % r["overload"].get("exit"))
     row("24k heap: answers afterwards (of 10 sequential GETs)", "10",
         lambda r: "%d/10" % r["overload"]["after_ok"])
+    small = results.get("ember", {}).get("overload_small")
+    if small:
+        rows.append([f"ember App({SMALL_EMBER}) at 24k: served / alive / answers after",
+                     "", "%s / %s / %d/10" % (
+                         fmt_int(small.get("served")) if small["started"] else "did not start",
+                         "yes" if small.get("alive") else "no", small["after_ok"])]
+                    + [""] * (len(cols) - 1))
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
@@ -653,7 +661,7 @@ def table(results, order, cfg):
 def modules_table(results):
     lines = ["| module | .mpy bytes (-O3 xtensawin) | heap kept by importing it after the core |",
              "|---|---|---|"]
-    for n, r in results.items():
+    for r in results.values():
         for mod, size in (r.get("sizes") or {}).items():
             key = mod[:-3].replace("/", ".")
             imp = r.get("features", {}).get(key)
@@ -682,16 +690,21 @@ def main():
     if missing:
         sys.exit("bench needs " + ", ".join(missing) + " (Debian: apt-get install wrk)")
 
-    say(f"ember on CPython {sys.version.split()[0]}: wrk -t1 -c10 -d{cfg['secs']}s")
-    cpy = {"label": "ember (CPython %s)" % sys.version.split()[0], "wrk": measure_cpython(
-        cfg["secs"])}
-    cpy["probe"] = {"http": cpy["wrk"].get("http"), "closes": cpy["wrk"].get("closes")}
+    cpython = {}
+    for name in ("ember", "microdot"):
+        if name == "microdot" and not microdot_dir():
+            continue
+        say(f"{name} on CPython {sys.version.split()[0]}: wrk -t1 -c10 -d{cfg['secs']}s")
+        r = {"label": "%s (CPython %s)" % (name, sys.version.split()[0]),
+             "wrk": measure_cpython(cfg["secs"], "bench_" + name)}
+        r["probe"] = {"http": r["wrk"].get("http"), "closes": r["wrk"].get("closes")}
+        cpython["cpython-" + name] = r
     results = {}
     if not (MPY_DIR / "py" / "mpconfig.h").exists():
         say("micropython/ is not checked out (git submodule update --init micropython): "
             "CPython rows only")
-        results["cpython"] = cpy
-        report(results, ["cpython"], cfg, None)
+        results.update(cpython)
+        report(results, list(cpython), cfg, None)
         return
     have_valgrind = bool(shutil.which("valgrind"))
     if not have_valgrind:
@@ -725,36 +738,50 @@ def main():
             r["wrk"] = measure_wrk(s, cfg["secs"])
             say("  overload")
             r["overload"] = overload(s, cfg["osecs"], clients=cfg["clients"])
+            if s.name == "ember":  # also a configuration sized for a 24 KB heap
+                say("  overload, " + SMALL_EMBER)
+                r["overload_small"] = overload(s, cfg["osecs"], clients=cfg["clients"],
+                                               config=SMALL_EMBER)
             results[s.name] = r
             say("  " + json.dumps({k: r[k] for k in ("wrk", "heap")})[:300])
-        results["cpython"] = cpy
-        report(results, [s.name for s in srvs] + ["cpython"], cfg, srvs)
+        results.update(cpython)
+        report(results, [s.name for s in srvs] + list(cpython), cfg, srvs)
 
 
 def report(results, order, cfg, srvs):
     cpy_only = srvs is None
     doc = ["# ember bench results", ""]
-    doc.append(f"MicroPython v1.28.0 unix port, one binary per server (frozen -O3), "
+    rev = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                         capture_output=True, text=True).stdout.strip()
+    doc.append(f"ember {rev}; MicroPython v1.28.0 unix port, one binary per server (frozen -O3), "
                f"`{' '.join(UNIX_FLAGS)}`; {time.strftime('%Y-%m-%d %H:%M')}; "
                f"{'--quick' if cfg['secs'] == 2 else 'full run'}.")
     doc.append("")
     if cpy_only:
-        r = results["cpython"]["wrk"]
         doc += ["micropython/ is not checked out: CPython rows only.", "",
-                "| server | requests/s (wrk -t1 -c10) |", "|---|---|",
-                f"| {results['cpython']['label']} | {r.get('rps', r.get('error'))} |"]
+                f"| server | requests/s (wrk -t1 -c10 -d{cfg['secs']}s) | connection handling |",
+                "|---|---|---|"]
+        for n in order:
+            w = results[n]["wrk"]
+            doc.append(f"| {results[n]['label']} | {w.get('rps', w.get('error'))} | "
+                       f"{w.get('http')}, {'closes' if w.get('closes') else 'keep-alive'} |")
     else:
         doc.append(table(results, order, cfg))
         doc += ["", "## Frozen modules", "", modules_table(
-            {k: v for k, v in results.items() if k != "cpython"}), ""]
+            {k: v for k, v in results.items() if not k.startswith("cpython")}), ""]
         if "ember" in results and "top_functions" in results["ember"].get("probe", {}):
             doc += ["## ember: top functions per GET (callgrind self cost, window B − A, / N)",
                     "", top_table(results["ember"], 20), ""]
+        missing = [m for m in ("websocket", "sse")
+                   if not (ROOT / "modules" / "ember" / (m + ".py")).exists()]
+        if missing:
+            doc += ["WebSocket echo and SSE fan-out throughput (issue #3): not measured, ember has "
+                    "no " + " / ".join("ember." + m for m in missing) + " module yet.", ""]
         doc += ["## Overload detail", ""]
-        for n in order:
-            o = results[n].get("overload")
+        for n, key in [(n, k) for n in order for k in ("overload", "overload_small")]:
+            o = results[n].get(key)
             if o:
-                doc.append(f"- {results[n]['label']}: " + json.dumps(
+                doc.append(f"- {results[n]['label']} {o['config']}: " + json.dumps(
                     {k: o.get(k) for k in ("served", "non2xx", "errors", "alive_after_load",
                                            "after_ok", "exit", "memoryerrors_logged",
                                            "log_tail", "note")}))
