@@ -333,6 +333,7 @@ def test_access_log(core, client):
     assert '"GET /users/7" 200' in core.output()
 
 
+@pytest.mark.listener
 def test_shutdown_closes_listener(core):
     with socket.create_connection(("127.0.0.1", core.port), timeout=5) as idle:
         reply = raw(core.port, b"GET /shutdown HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)

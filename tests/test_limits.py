@@ -65,6 +65,13 @@ def test_malformed_requests(limits, request_bytes, expected):
     assert status(reply) == expected, reply
     if expected != 405:
         assert b"Connection: close" in reply
+    assert status(get(limits.port)) == 200  # and the server answers the next client
+
+
+@pytest.mark.listener
+def test_malformed_requests_cost_no_slot(limits):
+    for _ in range(20):
+        raw(limits.port, b"GET  / HTTP/1.1\r\n\r\n")
     assert slots(limits.port)["conns"] == 1  # only the connection asking
 
 

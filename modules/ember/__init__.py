@@ -2,9 +2,21 @@
 
 from .app import App
 from .http import HTTPError, abort
-from .request import Request
-from .response import Response, redirect
+from .version import VERSION as __version__
 
-__version__ = "0.1.0"
+
+def __getattr__(name):
+    # Response, redirect and Request load on first use, so `import ember` costs a device little
+    # heap. On MicroPython `from ember import <submodule>` also lands here until it is loaded.
+    module = "response" if name in ("Response", "redirect") else name
+    if name == "Request":
+        module = "request"
+    try:
+        __import__("ember." + module)
+    except ImportError:
+        raise AttributeError(name)
+    module = globals()[module]
+    return module if module.__name__ == "ember." + name else getattr(module, name)
+
 
 __all__ = ["App", "HTTPError", "Request", "Response", "abort", "redirect", "__version__"]

@@ -1,15 +1,6 @@
 """The application: routes, hooks, error handlers, limits; `run`, `serve`, `shutdown`."""
 
-import asyncio
-
-from .connection import Connection
-from .http import HTTPError
-from .protocol import serve_connection
-from .response import Response, error_response, is_awaitable, send, send_body, to_response
 from .router import Router
-from .runtime import format_exception, print_exception
-
-_FAST = (str, bytes, dict, list)
 
 
 class App:
@@ -115,83 +106,15 @@ class App:
 
         return register
 
-    # -- dispatch --
-    async def dispatch(self, req):
-        """Route, run the handler and hooks, send the response; False when the connection closes."""
-        try:
-            result = await self._call(req)
-        except HTTPError as e:
-            result = await self._on_error(req, e.status, e)
-        except MemoryError:
-            raise
-        except Exception as e:
-            print_exception(e)
-            result = await self._on_error(req, 500, e)
-        try:
-            status, keep = await self._respond(req, result)
-        except (OSError, MemoryError):
-            raise
-        except Exception as e:  # unwritable result (bad header, not JSON-able): nothing sent yet
-            print_exception(e)
-            status = 500
-            keep = await send(req.conn, req, error_response(HTTPError(500)))
-        if self.access_log:
-            print('%s "%s %s" %d' % (req.client_addr[0], req.method, req.path, status))
-        return keep
-
-    async def _respond(self, req, result):
-        if not self.after and type(result) in _FAST:
-            return 200, await send_body(req.conn, req, result)
-        response = to_response(result)
-        for hook in self.after:
-            response = await _maybe_await(hook(req, response)) or response
-        return response.status, await send(req.conn, req, response)
-
-    async def _call(self, req):
-        for hook in self.before:
-            result = await _maybe_await(hook(req))
-            if result is not None:
-                return result
-        table, params = self.router.match(req.path)
-        if table is None:
-            raise HTTPError(404)
-        method = req.method
-        handler = table.get(method)
-        if handler is None:
-            if method == "HEAD":
-                handler = table.get("GET")
-            if handler is None:
-                allow = _allow(table)
-                if method == "OPTIONS":
-                    return Response(b"", 204, {"Allow": allow})
-                raise HTTPError(405, None, {"Allow": allow})
-        req.params = params
-        result = handler(req, **params) if params else handler(req)
-        if is_awaitable(result):
-            result = await result
-        return result
-
-    async def _on_error(self, req, status, exc):
-        handler = self.error_handlers.get(status)
-        if handler is None and not isinstance(exc, HTTPError):
-            for key, h in self.error_handlers.items():
-                if type(key) is not int and isinstance(exc, key):
-                    handler = h
-                    break
-        if handler is not None:
-            try:
-                return await _maybe_await(handler(req, exc))
-            except Exception as e:  # a failing error handler must not take the connection down
-                print_exception(e)
-        if isinstance(exc, HTTPError):
-            return error_response(exc)
-        debug = format_exception(exc) if self.debug else None
-        return error_response(HTTPError(500), debug)
-
     # -- serving --
     async def handle(self, reader, writer):
         """Serve one already-open connection (any stream pair with `readinto`, `write`, `drain`,
         `close`, `wait_closed`): the entry point for transports other than ember's own listener."""
+        import asyncio
+
+        from .connection import Connection
+        from .protocol import serve_connection
+
         peer = writer.get_extra_info("peername")
         conn = Connection(self, reader, writer, bytearray(self.max_head), peer)
         conn.task = asyncio.current_task()
@@ -211,6 +134,8 @@ class App:
 
     def run(self, host="0.0.0.0", port=80, **kwargs):
         """Serve forever (blocking): the usual last line of main.py."""
+        import asyncio
+
         print("ember: serving on http://%s:%d" % (host, port))
         asyncio.run(self.serve(host, port, **kwargs))
 
@@ -221,28 +146,28 @@ class App:
 
 
 class _Mounted:
-    """A sub-app's handler: errors are handled by the sub-app's own error handlers."""
+    """A sub-app's handler, run with the sub-app's own hooks and error handlers."""
 
     def __init__(self, app, handler):
         self.app = app
         self.handler = handler
 
     async def __call__(self, req, **params):
+        from .dispatch import maybe_await, on_error
+        from .http import HTTPError
+
+        app = self.app
         try:
-            return await _maybe_await(self.handler(req, **params))
+            for hook in app.before:
+                result = await maybe_await(hook(req))
+                if result is not None:
+                    return result
+            return await maybe_await(self.handler(req, **params))
         except HTTPError as e:
-            return await self.app._on_error(req, e.status, e)
-
-
-def _allow(table):
-    methods = list(table)
-    if "GET" in table and "HEAD" not in table:
-        methods.append("HEAD")
-    methods.append("OPTIONS")
-    return ", ".join(methods)
-
-
-async def _maybe_await(result):
-    if is_awaitable(result):
-        return await result
-    return result
+            return await on_error(app, req, e.status, e)
+        except MemoryError:
+            raise
+        except Exception as e:
+            if not app.error_handlers:
+                raise
+            return await on_error(app, req, 500, e)

@@ -1,41 +1,30 @@
 """HTTP status codes, the exception that carries one, and the byte strings the server writes."""
 
-REASONS = {
-    100: "Continue",
-    101: "Switching Protocols",
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    204: "No Content",
-    206: "Partial Content",
-    301: "Moved Permanently",
-    302: "Found",
-    303: "See Other",
-    304: "Not Modified",
-    307: "Temporary Redirect",
-    308: "Permanent Redirect",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    409: "Conflict",
-    411: "Length Required",
-    413: "Content Too Large",
-    414: "URI Too Long",
-    415: "Unsupported Media Type",
-    416: "Range Not Satisfiable",
-    417: "Expectation Failed",
-    422: "Unprocessable Content",
-    426: "Upgrade Required",
-    429: "Too Many Requests",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    503: "Service Unavailable",
-    505: "HTTP Version Not Supported",
-}
+# One constant string, so the table lives in flash when frozen (a dict would be built in RAM).
+_REASONS = (
+    "\n"
+    "100 Continue\n101 Switching Protocols\n200 OK\n201 Created\n202 Accepted\n"
+    "204 No Content\n206 Partial Content\n301 Moved Permanently\n302 Found\n303 See Other\n"
+    "304 Not Modified\n307 Temporary Redirect\n308 Permanent Redirect\n400 Bad Request\n"
+    "401 Unauthorized\n403 Forbidden\n404 Not Found\n405 Method Not Allowed\n"
+    "408 Request Timeout\n409 Conflict\n411 Length Required\n413 Content Too Large\n"
+    "414 URI Too Long\n415 Unsupported Media Type\n416 Range Not Satisfiable\n"
+    "417 Expectation Failed\n422 Unprocessable Content\n426 Upgrade Required\n"
+    "429 Too Many Requests\n431 Request Header Fields Too Large\n"
+    "500 Internal Server Error\n501 Not Implemented\n503 Service Unavailable\n"
+    "505 HTTP Version Not Supported\n"
+)
+
+
+def reason(status):
+    """The reason phrase for `status` ("Unknown" when ember has none)."""
+    key = "\n%d " % status
+    i = _REASONS.find(key)
+    if i < 0:
+        return "Unknown"
+    i += len(key)
+    return _REASONS[i : _REASONS.index("\n", i)]
+
 
 _status_lines = {}
 
@@ -44,7 +33,7 @@ def status_line(status):
     """b"HTTP/1.1 200 OK\\r\\n", built once per status code and kept."""
     line = _status_lines.get(status)
     if line is None:
-        line = ("HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, "Unknown"))).encode()
+        line = ("HTTP/1.1 %d %s\r\n" % (status, reason(status))).encode()
         _status_lines[status] = line
     return line
 
@@ -52,18 +41,19 @@ def status_line(status):
 class HTTPError(Exception):
     """Raised (or returned through `abort`) to answer with an error status.
 
-    `reason` becomes the plain-text body; `headers` are added to the response (e.g. `Allow`)."""
+    `message` (default: the reason phrase) becomes the plain-text body; `headers` are added to
+    the response (e.g. `Allow`)."""
 
-    def __init__(self, status, reason=None, headers=None):
-        super().__init__(status, reason)
+    def __init__(self, status, message=None, headers=None):
+        super().__init__(status, message)
         self.status = status
-        self.reason = reason or REASONS.get(status, "Error")
+        self.reason = message or reason(status)
         self.headers = headers
 
 
-def abort(status, reason=None, headers=None):
+def abort(status, message=None, headers=None):
     """Stop the handler and answer `status` (the Flask idiom)."""
-    raise HTTPError(status, reason, headers)
+    raise HTTPError(status, message, headers)
 
 
 # Written when memory is too short to build anything else: a constant, so writing it allocates

@@ -1,5 +1,6 @@
 """HTTP/1.1 on one connection: requests in order (keep-alive, pipelining), errors as responses."""
 
+from .dispatch import dispatch
 from .http import OVERLOADED, HTTPError
 from .request import Request
 from .response import Response, error_response, send
@@ -21,7 +22,7 @@ async def serve_connection(app, conn):
             if head is None:
                 return
             req = Request(conn, head)
-            keep = await app.dispatch(req)
+            keep = await dispatch(app, req)
             conn.served += 1
             if not keep or not await _finish_body(req):
                 return

@@ -1,10 +1,7 @@
 """The request: head parsing (bytes in, limits enforced) and lazy access to query, headers, body."""
 
-import json
-
 from .http import HTTPError
 from .runtime import peer_address
-from . import urlencoded
 
 # Methods ember knows, as bytes -> str, so that parsing a method allocates nothing.
 METHODS = {
@@ -76,9 +73,15 @@ class Request:
             raise HTTPError(400, "malformed request line")
         if not target.startswith(b"/"):
             target = _origin_form(target, self.method)
-        path, _, self.query_string = target.partition(b"?")
+        q = target.find(b"?")
+        if q < 0:
+            path = target
+            self.query_string = b""
+        else:
+            path = target[:q]
+            self.query_string = target[q + 1 :]
         try:
-            self.path = urlencoded.unquote(path)
+            self.path = path.decode() if b"%" not in path else _unquote(path)
         except ValueError:
             raise HTTPError(400, "bad percent-encoding in path")
         self._args = None
@@ -142,6 +145,8 @@ class Request:
             raise HTTPError(417)
         self._reader = None
         if self.chunked or self.content_length:
+            from .body import BodyReader  # loaded by the first request that has a body
+
             self._reader = BodyReader(self, self.content_length, expect is not None)
 
     # -- head --
@@ -153,8 +158,10 @@ class Request:
     def args(self):
         """Query arguments, a MultiDict (`?a=1&a=2` keeps both)."""
         if self._args is None:
+            from .urlencoded import parse
+
             try:
-                self._args = urlencoded.parse(self.query_string)
+                self._args = parse(self.query_string)
             except ValueError:
                 raise HTTPError(400, "bad query string")
         return self._args
@@ -167,9 +174,10 @@ class Request:
             raw = self._h.get(b"cookie")
             if raw:
                 for pair in raw.split(b";"):
-                    name, eq, value = pair.strip().partition(b"=")
-                    if eq:
-                        value = value.strip()
+                    eq = pair.find(b"=")
+                    if eq > 0:
+                        name = pair[:eq].strip()
+                        value = pair[eq + 1 :].strip()
                         if len(value) > 1 and value[0] == 34 and value[-1] == 34:  # quoted
                             value = value[1:-1]
                         self._cookies[name.decode()] = value.decode()
@@ -190,7 +198,11 @@ class Request:
         """The body as a stream: `await s.read(n)`, `await s.readinto(buf)`, `async for chunk in s`.
 
         Not capped by `max_body`: this is how bodies larger than memory (uploads, OTA) are read."""
-        return self._reader or _EMPTY
+        if self._reader is None:
+            from .body import EMPTY
+
+            return EMPTY
+        return self._reader
 
     async def body(self):
         """The whole body as bytes, up to the app's `max_body` (413 beyond)."""
@@ -219,6 +231,8 @@ class Request:
 
     async def json(self):
         """The body parsed as JSON (400 when it is not JSON)."""
+        import json
+
         body = await self.body()
         try:
             return json.loads(body)
@@ -227,9 +241,11 @@ class Request:
 
     async def form(self):
         """An urlencoded body as a MultiDict (multipart: see `ember.multipart`)."""
+        from .urlencoded import parse
+
         body = await self.body()
         try:
-            return urlencoded.parse(body)
+            return parse(body)
         except (ValueError, UnicodeError):
             raise HTTPError(400, "invalid form body")
 
@@ -256,126 +272,7 @@ def _origin_form(target, method):
     raise HTTPError(400, "malformed request target")
 
 
-class BodyReader:
-    """Reads a request body (Content-Length or chunked) from the connection's buffer and socket.
+def _unquote(path):
+    from .urlencoded import unquote
 
-    A framing error ends keep-alive: after it, nobody knows where the next request starts."""
-
-    def __init__(self, req, length, expect_continue):
-        self.req = req
-        self.conn = req.conn
-        self.chunked = length is None
-        self.left = 0 if self.chunked else length  # bytes left in the body, or in this chunk
-        self.done = False
-        self.expect_continue = expect_continue
-
-    async def _next_chunk(self):
-        """Read a chunk-size line; at the last chunk, skip trailers and finish."""
-        conn = self.conn
-        if self.left is None:  # CRLF that ends the previous chunk's data
-            if await conn.line(2) != b"":
-                self._bad("bad chunk")
-        line = await conn.line(64)
-        size = line.partition(b";")[0].strip()
-        try:
-            self.left = int(size, 16)
-        except ValueError:
-            self._bad("bad chunk size")
-        if self.left < 0 or not size:
-            self._bad("bad chunk size")
-        if self.left == 0:
-            while await conn.line(conn.app.max_header_line):
-                pass
-            self.done = True
-
-    async def _ready(self):
-        """Bytes available in the current chunk or body (0 at the end)."""
-        if self.done:
-            return 0
-        if self.expect_continue:
-            self.expect_continue = False
-            await self.conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if not self.left:  # 0, or None between chunks
-            if not self.chunked:
-                self.done = True
-                return 0
-            try:
-                await self._next_chunk()
-            except HTTPError as e:
-                self._bad(e.reason)
-            if self.done:
-                return 0
-        return self.left
-
-    async def read(self, n=1024):
-        """Up to n bytes of body; b"" at its end."""
-        left = await self._ready()
-        if not left:
-            return b""
-        data = await self.conn.read(n if n < left else left)
-        self._consumed(len(data))
-        return data
-
-    async def readinto(self, buf):
-        """Fill up to len(buf) bytes of `buf`; 0 at the end of the body."""
-        left = await self._ready()
-        if not left:
-            return 0
-        if len(buf) > left:
-            buf = memoryview(buf)[:left]
-        n = await self.conn.readinto(buf)
-        self._consumed(n)
-        return n
-
-    def _bad(self, reason):
-        self.req.keep_alive = False
-        self.done = True
-        raise HTTPError(400, reason)
-
-    def _consumed(self, n):
-        if not n:
-            self._bad("body ended early")
-        self.left -= n
-        if self.chunked and self.left == 0:
-            self.left = None  # the chunk's trailing CRLF comes next
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        data = await self.read(1024)
-        if not data:
-            raise StopAsyncIteration
-        return data
-
-    async def discard(self, limit):
-        """Skip the rest of the body, at most `limit` bytes; False when more remain."""
-        while limit > 0:
-            left = await self._ready()
-            if not left:
-                return True
-            n = len(await self.conn.read(left if left < 512 else 512))
-            self._consumed(n)
-            limit -= n
-        return self.done
-
-
-class _Empty:
-    """The stream of a request without a body."""
-
-    done = True
-
-    async def read(self, n=0):
-        return b""
-
-    async def readinto(self, buf):
-        return 0
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        raise StopAsyncIteration
-
-
-_EMPTY = _Empty()
+    return unquote(path)

@@ -3,7 +3,7 @@
 import json
 
 from .http import status_line
-from .runtime import MICROPYTHON, print_exception
+from .runtime import MICROPYTHON
 
 _GENERATOR = type((lambda: (yield))())
 _TEXT = b"text/plain; charset=utf-8"
@@ -106,17 +106,19 @@ async def send(conn, req, response):
         if not have_ctype:
             parts.append(b"Content-Type: " + ctype + b"\r\n")
         if body is None:
-            return await _send_stream(conn, req, parts, response.body, keep)
+            from .streaming import send_stream  # loaded by the first streamed response
+
+            return await send_stream(conn, req, parts, response.body, keep)
         parts.append(b"Content-Length: %d\r\n" % len(body))
     if req is None or req.method == "HEAD":
         body = b""
-    parts.append(_connection(req, keep))
+    parts.append(connection_header(req, keep))
     parts.append(body)
     await conn.send(b"".join(parts))
     return keep
 
 
-def _connection(req, keep):
+def connection_header(req, keep):
     if not keep:
         return b"Connection: close\r\n\r\n"
     if not req.http11:
@@ -141,87 +143,12 @@ async def send_body(conn, req, body, status=200):
                 b"Content-Type: ",
                 ctype,
                 b"\r\nContent-Length: %d\r\n" % len(data),
-                _connection(req, keep),
+                connection_header(req, keep),
                 body,
             )
         )
     )
     return keep
-
-
-async def _send_stream(conn, req, parts, body, keep):
-    """Stream an iterator body: chunked on HTTP/1.1, else until close."""
-    chunked = req is not None and req.http11
-    if chunked:
-        parts.append(b"Transfer-Encoding: chunked\r\n")
-    else:
-        keep = False
-    head_only = req is None or req.method == "HEAD"
-    parts.append(_connection(req, keep))
-    await conn.send(b"".join(parts))
-    if head_only:
-        _close_iter(body)
-        return keep
-    it = _aiter(body)
-    try:
-        while True:
-            try:
-                chunk = await it.next()
-            except (OSError, MemoryError):
-                raise
-            except Exception as e:  # the head is out: cut the stream short, the client sees it
-                print_exception(e)
-                return False
-            if chunk is None:
-                break
-            if type(chunk) is str:
-                chunk = chunk.encode()
-            if not chunk:
-                continue
-            if chunked:
-                chunk = b"%x\r\n%s\r\n" % (len(chunk), chunk)
-            await conn.send(chunk)
-    finally:
-        await it.close()
-    if chunked:
-        await conn.send(b"0\r\n\r\n")
-    return keep
-
-
-class _aiter:
-    """One interface over sync iterators/generators and async iterators."""
-
-    def __init__(self, body):
-        if hasattr(body, "__anext__") or hasattr(body, "__aiter__"):
-            self.a = body.__aiter__() if hasattr(body, "__aiter__") else body
-            self.s = None
-        else:
-            self.a = None
-            self.s = iter(body)
-
-    async def next(self):
-        if self.s is not None:
-            try:
-                return next(self.s)
-            except StopIteration:
-                return None
-        try:
-            return await self.a.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    async def close(self):
-        """Tell the producer we are done (also when the client went away): no task leaks."""
-        if self.s is not None:
-            _close_iter(self.s)
-        elif hasattr(self.a, "aclose"):
-            await self.a.aclose()
-
-
-def _close_iter(body):
-    close = getattr(body, "close", None)
-    if close is not None:
-        close()
 
 
 def error_response(exc, debug_text=None):

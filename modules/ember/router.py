@@ -34,7 +34,9 @@ class Router:
                 continue
             if not p.endswith(">"):
                 raise ValueError("unclosed parameter in %r" % path)
-            kind, _, name = p[1:-1].rpartition(":")
+            spec = p[1:-1]
+            colon = spec.find(":")
+            kind, name = (spec[:colon], spec[colon + 1 :]) if colon >= 0 else ("", spec)
             if kind not in ("", "int", "path") or not name:
                 raise ValueError("bad parameter %r in %r" % (p, path))
             if kind == "path" and i != len(parts) - 1:

@@ -16,11 +16,12 @@ from .runtime import MICROPYTHON, collect, mem_free, print_exception, ticks_diff
 class Server:
     def __init__(self, app, host, port):
         self.app = app
-        # Every connection's buffer is allocated now, once: no fragmentation under load later.
-        self.pool = [bytearray(app.max_head) for _ in range(app.max_connections)]
+        # Connection buffers are allocated on demand and kept for reuse, never freed: the heap
+        # holds at most max_connections of them and does not fragment under load.
+        self.pool = []
         self.conns = []
-        self.slot_free = asyncio.Event()
-        self.stopping = asyncio.Event()
+        self.accepting = None  # the accept task; cancelling it stops the server
+        self.stopped = False
         addr = socket.getaddrinfo(host, port)[0][-1]
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -28,16 +29,23 @@ class Server:
         sock.listen(app.backlog)
         sock.setblocking(False)
         self.sock = sock
+        if MICROPYTHON:
+            # Made now, while the heap is still in one piece: this loads asyncio's stream module.
+            self._waiter = asyncio.StreamReader(sock)
+            self._probe = bytearray(1)
         self.port = sock.getsockname()[1] if hasattr(sock, "getsockname") else port
 
     async def run(self):
         """Accept until `stop()`; then close the listener and every open connection."""
-        accept = asyncio.create_task(self._accept_loop())
+        self.accepting = asyncio.create_task(self._accept_loop())
         watchdog = asyncio.create_task(self._watchdog())
         try:
-            await self.stopping.wait()
+            await self.accepting
+        except asyncio.CancelledError:
+            if not self.stopped:  # cancelled from outside, not by stop()
+                raise
         finally:
-            accept.cancel()
+            self.accepting.cancel()
             watchdog.cancel()
             self.sock.close()
             for conn in list(self.conns):
@@ -47,7 +55,8 @@ class Server:
                 await asyncio.sleep(0.01)
 
     def stop(self):
-        self.stopping.set()
+        self.stopped = True
+        self.accepting.cancel()
 
     # -- accepting --
     async def _accept_loop(self):
@@ -57,8 +66,8 @@ class Server:
             try:
                 if len(self.conns) >= app.max_connections:
                     # At the cap: stop accepting; the kernel's listen backlog holds new clients.
-                    self.slot_free.clear()
-                    await self.slot_free.wait()
+                    # (Polling, not an Event: asyncio's event module would cost 1.3 KB of heap.)
+                    await asyncio.sleep(0.01)
                     continue
                 if mem_free() < app.min_free:
                     collect()
@@ -76,9 +85,6 @@ class Server:
                 await asyncio.sleep(0.1)
 
     async def _accept_micropython(self):
-        if not hasattr(self, "_waiter"):
-            self._waiter = asyncio.StreamReader(self.sock)
-            self._probe = bytearray(1)
         try:
             await self._waiter.readinto(self._probe)  # returns or raises once readable
         except OSError:
@@ -106,7 +112,9 @@ class Server:
             raise
 
     def _admit(self, reader, writer, peer):
-        conn = Connection(self.app, reader, writer, self.pool.pop(), peer)
+        pool = self.pool
+        buf = pool.pop() if pool else bytearray(self.app.max_head)
+        conn = Connection(self.app, reader, writer, buf, peer)
         self.conns.append(conn)
         try:
             conn.task = asyncio.create_task(self._serve(conn))
@@ -125,7 +133,6 @@ class Server:
     def _release(self, conn):
         self.conns.remove(conn)
         self.pool.append(conn.buf)
-        self.slot_free.set()
 
     # -- timeouts --
     async def _watchdog(self):

@@ -83,6 +83,9 @@ def parse(raw):
     if raw:
         for pair in raw.split(b"&"):
             if pair:
-                key, _, value = pair.partition(b"=")
-                args.add(unquote(key, True), unquote(value, True))
+                eq = pair.find(b"=")
+                if eq < 0:
+                    args.add(unquote(pair, True), "")
+                else:
+                    args.add(unquote(pair[:eq], True), unquote(pair[eq + 1 :], True))
     return args

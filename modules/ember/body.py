@@ -1,0 +1,129 @@
+"""Request bodies: Content-Length or chunked, read through the connection's buffer."""
+
+from .http import HTTPError
+
+
+class BodyReader:
+    """Reads a request body (Content-Length or chunked) from the connection's buffer and socket.
+
+    A framing error ends keep-alive: after it, nobody knows where the next request starts."""
+
+    def __init__(self, req, length, expect_continue):
+        self.req = req
+        self.conn = req.conn
+        self.chunked = length is None
+        self.left = 0 if self.chunked else length  # bytes left in the body, or in this chunk
+        self.done = False
+        self.expect_continue = expect_continue
+
+    async def _next_chunk(self):
+        """Read a chunk-size line; at the last chunk, skip trailers and finish."""
+        conn = self.conn
+        if self.left is None:  # CRLF that ends the previous chunk's data
+            if await conn.line(2) != b"":
+                self._bad("bad chunk")
+        line = await conn.line(64)
+        semi = line.find(b";")  # chunk extensions are ignored
+        size = (line if semi < 0 else line[:semi]).strip()
+        try:
+            self.left = int(size, 16)
+        except ValueError:
+            self._bad("bad chunk size")
+        if self.left < 0 or not size:
+            self._bad("bad chunk size")
+        if self.left == 0:
+            while await conn.line(conn.app.max_header_line):
+                pass
+            self.done = True
+
+    async def _ready(self):
+        """Bytes available in the current chunk or body (0 at the end)."""
+        if self.done:
+            return 0
+        if self.expect_continue:
+            self.expect_continue = False
+            await self.conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if not self.left:  # 0, or None between chunks
+            if not self.chunked:
+                self.done = True
+                return 0
+            try:
+                await self._next_chunk()
+            except HTTPError as e:
+                self._bad(e.reason)
+            if self.done:
+                return 0
+        return self.left
+
+    async def read(self, n=1024):
+        """Up to n bytes of body; b"" at its end."""
+        left = await self._ready()
+        if not left:
+            return b""
+        data = await self.conn.read(n if n < left else left)
+        self._consumed(len(data))
+        return data
+
+    async def readinto(self, buf):
+        """Fill up to len(buf) bytes of `buf`; 0 at the end of the body."""
+        left = await self._ready()
+        if not left:
+            return 0
+        if len(buf) > left:
+            buf = memoryview(buf)[:left]
+        n = await self.conn.readinto(buf)
+        self._consumed(n)
+        return n
+
+    def _bad(self, reason):
+        self.req.keep_alive = False
+        self.done = True
+        raise HTTPError(400, reason)
+
+    def _consumed(self, n):
+        if not n:
+            self._bad("body ended early")
+        self.left -= n
+        if self.chunked and self.left == 0:
+            self.left = None  # the chunk's trailing CRLF comes next
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        data = await self.read(1024)
+        if not data:
+            raise StopAsyncIteration
+        return data
+
+    async def discard(self, limit):
+        """Skip the rest of the body, at most `limit` bytes; False when more remain."""
+        while limit > 0:
+            left = await self._ready()
+            if not left:
+                return True
+            n = len(await self.conn.read(left if left < 512 else 512))
+            self._consumed(n)
+            limit -= n
+        return self.done
+
+
+class _Empty:
+    """The stream of a request without a body."""
+
+    done = True
+
+    async def read(self, n=0):
+        return b""
+
+    async def readinto(self, buf):
+        return 0
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        raise StopAsyncIteration
+
+
+EMPTY = _Empty()
