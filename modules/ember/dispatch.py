@@ -21,6 +21,8 @@ async def dispatch(app, req):
     except Exception as e:
         print_exception(e)
         result = await on_error(app, req, 500, e)
+    if req.detached:
+        return False
     try:
         status, keep = await _respond(app, req, result)
     except (OSError, MemoryError):

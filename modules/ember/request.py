@@ -49,6 +49,10 @@ class Headers:
 class Request:
     """One HTTP request, parsed from the head bytes; anything costly is computed on first use."""
 
+    # Set by a handler that has taken the connection over (a WebSocket): nothing more is sent
+    # and the connection closes when the handler returns.
+    detached = False
+
     def __init__(self, conn, head):
         self.conn = conn
         self.app = conn.app
