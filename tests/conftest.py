@@ -94,9 +94,14 @@ def _command(app_file, port, heapsize, frozen):
 class RunningApp:
     """A test app in its own process; `url`, `port`, `output()` (what it printed), `stop()`."""
 
-    def __init__(self, name, heapsize=None, frozen=False):
+    def __init__(self, name, heapsize=None, frozen=False, env=None):
         self.port = free_port()
-        cmd, env = _command(APPS / f"{name}.py", self.port, heapsize, frozen)
+        # "examples/x" serves the example file itself; any other name is tests/apps/<name>.py.
+        app_file = ROOT / f"{name}.py" if name.startswith("examples/") else APPS / f"{name}.py"
+        cmd, base_env = _command(app_file, self.port, heapsize, frozen)
+        if env:
+            base_env = dict(base_env or os.environ, **env)
+        env = base_env
         self.proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -134,12 +139,13 @@ class RunningApp:
 
 @pytest.fixture
 def serve():
-    """`serve(name, heapsize=None, frozen=False)` starts tests/apps/<name>.py, returns a
-    RunningApp. `frozen` runs it on the unix build with ember frozen in (small-heap tests)."""
+    """`serve(name, heapsize=None, frozen=False, env=None)` starts tests/apps/<name>.py (or
+    examples/<x>.py for a name "examples/<x>"), returns a RunningApp. `frozen` runs it on the
+    unix build with ember frozen in (small-heap tests); `env` adds environment variables."""
     started = []
 
-    def start(name, heapsize=None, frozen=False):
-        app = RunningApp(name, heapsize, frozen)
+    def start(name, heapsize=None, frozen=False, env=None):
+        app = RunningApp(name, heapsize, frozen, env)
         started.append(app)
         return app
 

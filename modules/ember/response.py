@@ -106,9 +106,10 @@ async def send(conn, req, response):
         if not have_ctype:
             parts.append(b"Content-Type: " + ctype + b"\r\n")
         if body is None:
-            from .streaming import send_stream  # loaded by the first streamed response
+            from .streaming import send_stream, stream_length  # loaded by the first stream
 
-            return await send_stream(conn, req, parts, response.body, keep)
+            length = stream_length(response.headers)
+            return await send_stream(conn, req, parts, response.body, keep, length)
         parts.append(b"Content-Length: %d\r\n" % len(body))
     if req is None or req.method == "HEAD":
         body = b""

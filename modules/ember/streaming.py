@@ -4,12 +4,21 @@ from .response import connection_header
 from .runtime import print_exception
 
 
-async def send_stream(conn, req, parts, body, keep):
-    """Stream an iterator body: chunked on HTTP/1.1, else until close."""
-    chunked = req is not None and req.http11
+def stream_length(headers):
+    """The Content-Length a handler set on a streamed response (e.g. a file), else None."""
+    for name, value in headers.items():
+        if name.lower() == "content-length":
+            return int(value)
+    return None
+
+
+async def send_stream(conn, req, parts, body, keep, length=None):
+    """Stream an iterator body: with a known `length` (its Content-Length header) as is, else
+    chunked on HTTP/1.1, else until close."""
+    chunked = length is None and req is not None and req.http11
     if chunked:
         parts.append(b"Transfer-Encoding: chunked\r\n")
-    else:
+    elif length is None:
         keep = False
     head_only = req is None or req.method == "HEAD"
     parts.append(connection_header(req, keep))
@@ -35,11 +44,17 @@ async def send_stream(conn, req, parts, body, keep):
                 continue
             if chunked:
                 chunk = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+            elif length is not None:
+                length -= len(chunk)
+                if length < 0:  # more than announced: the framing is lost, close
+                    return False
             await conn.send(chunk)
     finally:
         await it.close()
     if chunked:
         await conn.send(b"0\r\n\r\n")
+    elif length:  # fewer bytes than announced: only closing tells the client
+        return False
     return keep
 
 
