@@ -7,6 +7,7 @@ _REASONS = (
     "204 No Content\n206 Partial Content\n301 Moved Permanently\n302 Found\n303 See Other\n"
     "304 Not Modified\n307 Temporary Redirect\n308 Permanent Redirect\n400 Bad Request\n"
     "401 Unauthorized\n403 Forbidden\n404 Not Found\n405 Method Not Allowed\n"
+    "406 Not Acceptable\n"
     "408 Request Timeout\n409 Conflict\n411 Length Required\n413 Content Too Large\n"
     "414 URI Too Long\n415 Unsupported Media Type\n416 Range Not Satisfiable\n"
     "417 Expectation Failed\n422 Unprocessable Content\n426 Upgrade Required\n"
