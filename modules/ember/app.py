@@ -86,6 +86,18 @@ class App:
             for method, handler in table.items():
                 self.router.add(prefix + path, (method,), _Mounted(app, handler))
 
+    def static(self, prefix, directory, **options):
+        """Serve the files under `directory` at `prefix`; options as `ember.static.static`."""
+        from .static import static
+
+        static(self, prefix, directory, **options)
+
+    def add_resource(self, resource, path, **kwargs):
+        """Map a class's get/post/put/patch/delete methods to `path` (see `ember.resource`)."""
+        from .resource import add_resource
+
+        return add_resource(self, resource, path, **kwargs)
+
     # -- hooks and error handlers --
     def before_request(self, hook):
         """`hook(req)` runs before every handler; a non-None return is the response."""
