@@ -110,7 +110,11 @@ class Parser:
             self.end = n
         if self.end == len(self.buf):
             return
-        n = await self.stream.readinto(self.mv[self.end :])
+        try:
+            n = await self.stream.readinto(self.mv[self.end :])
+        except EOFError:  # the client stopped sending before the end
+            n = 0
+            self.req.keep_alive = False
         if not n:
             self.eof = True
         self.end += n
