@@ -66,7 +66,7 @@ def frozen_binary():
 
 
 def _command(app_file, port, heapsize, frozen):
-    if RUNTIME == "cpython":
+    if RUNTIME == "cpython" and not frozen:
         env = dict(os.environ, PYTHONPATH=str(ROOT / "modules"), PYTHONUNBUFFERED="1")
         return [sys.executable, str(ROOT / "tests" / "serve_app.py"), str(app_file), str(port)], env
     if frozen:

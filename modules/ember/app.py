@@ -42,9 +42,10 @@ class App:
         self.max_header_line = max_header_line
         self.max_headers = max_headers
         self.max_body = max_body
-        self.header_timeout = header_timeout
-        self.idle_timeout = idle_timeout
-        self.io_timeout = io_timeout
+        # Kept in milliseconds, the unit of the deadlines checked on every read and write.
+        self.header_ms = int(header_timeout * 1000)
+        self.idle_ms = int(idle_timeout * 1000)
+        self.io_ms = int(io_timeout * 1000)
         self.min_free = min_free
         self.debug = debug
         self.access_log = access_log

@@ -25,8 +25,8 @@ class Connection:
         self.task = None
         self.served = 0  # requests answered; after the first, waiting is keep-alive idling
 
-    def expire_in(self, seconds):
-        self.deadline = ticks_ms() + int(seconds * 1000)
+    def expire_in(self, ms):
+        self.deadline = ticks_ms() + ms
 
     async def fill(self):
         """Read more bytes after `end`, compacting first; returns how many (0 at EOF)."""
@@ -61,13 +61,17 @@ class Connection:
         while self.end - self.start >= 2 and buf[self.start] == 13 and buf[self.start + 1] == 10:
             self.start += 2
         scan = self.start
-        if self.start == self.end:
-            self.expire_in(app.idle_timeout if self.served else app.header_timeout)
-            n = await self.fill()
+        if scan == self.end:  # nothing buffered (the usual case): read into the whole buffer
+            self.deadline = ticks_ms() + (app.idle_ms if self.served else app.header_ms)
+            while True:
+                n = await self.reader.readinto(buf)
+                if n is not None:
+                    break
+            self.start = scan = 0
+            self.end = n
             if not n:
                 return None
-            self.expire_in(app.header_timeout)
-            scan = 0
+            self.deadline = ticks_ms() + app.header_ms
         while True:
             i = buf.find(b"\r\n\r\n", scan, self.end)
             if i >= 0:
@@ -104,7 +108,7 @@ class Connection:
             if self.end - self.start > limit + 1:
                 raise HTTPError(400, "line too long")
             scan = max(self.start, self.end - 1) - self.start
-            self.expire_in(self.app.io_timeout)
+            self.expire_in(self.app.io_ms)
             n = await self.fill()
             self.deadline = None
             if n <= 0:
@@ -113,7 +117,7 @@ class Connection:
     async def read(self, n):
         """Up to n bytes (at least 1); EOFError when the peer has closed."""
         if self.start == self.end:
-            self.expire_in(self.app.io_timeout)
+            self.expire_in(self.app.io_ms)
             got = await self.fill()
             self.deadline = None
             if got <= 0:
@@ -134,7 +138,7 @@ class Connection:
             dest[:k] = self.mv[self.start : self.start + k]
             self.start += k
             return k
-        self.expire_in(self.app.io_timeout)
+        self.expire_in(self.app.io_ms)
         while True:
             k = await self.reader.readinto(dest)
             if k is not None:
@@ -146,7 +150,7 @@ class Connection:
 
     async def send(self, data):
         """Write and drain, under the I/O deadline."""
-        self.expire_in(self.app.io_timeout)
+        self.expire_in(self.app.io_ms)
         w = self.writer
         w.write(data)
         await w.drain()

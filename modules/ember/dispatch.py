@@ -4,16 +4,24 @@ Loaded when serving starts, not when `ember` is imported: an app that only decla
 keeps this code (and the request, response and connection modules) out of the heap."""
 
 from .http import HTTPError
-from .response import Response, error_response, is_awaitable, send, send_body, to_response
-from .runtime import format_exception, print_exception
+from .response import Response, error_response, render, send, to_response
+from .runtime import CORO, format_exception, print_exception, ticks_ms
 
 _FAST = (str, bytes, dict, list)
 
 
 async def dispatch(app, req):
-    """Answer `req`; False when the connection must close afterwards."""
+    """Answer `req`; False when the connection must close afterwards.
+
+    The common case (no hooks, a str/bytes/dict/list result) runs in this one coroutine: every
+    coroutine call on MicroPython allocates a frame, so the hot path avoids them."""
     try:
-        result = await _call(app, req)
+        result = await _before(app, req) if app.before else None
+        if result is None:
+            handler, params = _route(app, req)
+            result = handler(req, **params) if params else handler(req)
+            if type(result) is CORO:
+                result = await result
     except HTTPError as e:
         result = await on_error(app, req, e.status, e)
     except MemoryError:
@@ -24,7 +32,22 @@ async def dispatch(app, req):
     if req.detached:
         return False
     try:
-        status, keep = await _respond(app, req, result)
+        if not app.after and type(result) in _FAST:
+            conn = req.conn
+            data = render(req, result)
+            conn.deadline = ticks_ms() + app.io_ms
+            writer = conn.writer
+            writer.write(data)
+            await writer.drain()
+            conn.deadline = None
+            status = 200
+            keep = req.keep_alive
+        else:
+            response = to_response(result)
+            for hook in app.after:
+                response = await maybe_await(hook(req, response)) or response
+            status = response.status
+            keep = await send(req.conn, req, response)
     except (OSError, MemoryError):
         raise
     except Exception as e:  # unwritable result (bad header, not JSON-able): nothing sent yet
@@ -36,20 +59,16 @@ async def dispatch(app, req):
     return keep
 
 
-async def _respond(app, req, result):
-    if not app.after and type(result) in _FAST:
-        return 200, await send_body(req.conn, req, result)
-    response = to_response(result)
-    for hook in app.after:
-        response = await maybe_await(hook(req, response)) or response
-    return response.status, await send(req.conn, req, response)
-
-
-async def _call(app, req):
+async def _before(app, req):
     for hook in app.before:
         result = await maybe_await(hook(req))
         if result is not None:
             return result
+    return None
+
+
+def _route(app, req):
+    """(handler, params) for the request, or HTTPError 404/405; OPTIONS answers itself."""
     table, params = app.router.match(req.path)
     if table is None:
         raise HTTPError(404)
@@ -61,13 +80,14 @@ async def _call(app, req):
         if handler is None:
             allow = _allow(table)
             if method == "OPTIONS":
-                return Response(b"", 204, {"Allow": allow})
+                return _options, {"allow": allow}
             raise HTTPError(405, None, {"Allow": allow})
     req.params = params
-    result = handler(req, **params) if params else handler(req)
-    if is_awaitable(result):
-        result = await result
-    return result
+    return handler, params
+
+
+def _options(req, allow):
+    return Response(b"", 204, {"Allow": allow})
 
 
 async def on_error(app, req, status, exc):
@@ -99,6 +119,6 @@ def _allow(table):
 
 
 async def maybe_await(result):
-    if is_awaitable(result):
+    if type(result) is CORO:
         return await result
     return result

@@ -13,8 +13,6 @@ METHODS = {
     b"DELETE": "DELETE",
     b"OPTIONS": "OPTIONS",
 }
-# Headers that must not repeat: a second copy is how request smuggling starts.
-_SINGLE = (b"content-length", b"transfer-encoding", b"host")
 
 
 class Headers:
@@ -47,111 +45,155 @@ class Headers:
 
 
 class Request:
-    """One HTTP request, parsed from the head bytes; anything costly is computed on first use."""
+    """One HTTP request, parsed from the head bytes; anything costly is computed on first use.
 
-    # Set by a handler that has taken the connection over (a WebSocket): nothing more is sent
-    # and the connection closes when the handler returns.
-    detached = False
+    Parsing validates every header line but extracts only the fields that frame the message
+    (found in a lowercased copy of the head); the headers dict is built on first access."""
+
+    # Defaults as class attributes: an instance stores only what differs (less heap per request).
+    params = None
+    query_string = b""
+    upgrade = False
+    chunked = False
+    content_length = 0
+    detached = False  # set by a handler that took the connection over (WebSocket): no response
+    _reader = None
+    _args = None
+    _cookies = None
+    _body = None
+    _hd = None
 
     def __init__(self, conn, head):
         self.conn = conn
-        self.app = conn.app
-        self.params = None
-        app = self.app
-        lines = head.split(b"\r\n")
-        line = lines[0]
-        if len(line) > app.max_request_line:
+        self._head = head
+        app = conn.app
+        eol = head.find(b"\r\n")
+        if eol < 0:
+            eol = len(head)
+        if eol > app.max_request_line:
             raise HTTPError(414)
-        parts = line.split(b" ")
-        if len(parts) != 3:
+        # Request line: METHOD SP target SP HTTP/x.y, nothing more.
+        sp1 = head.find(b" ", 0, eol)
+        sp2 = head.find(b" ", sp1 + 1, eol)
+        if sp1 <= 0 or sp2 < 0 or head.find(b" ", sp2 + 1, eol) >= 0 or sp2 == sp1 + 1:
             raise HTTPError(400, "malformed request line")
-        method, target, version = parts
-        self.method = METHODS.get(method) or _token(method).decode()
-        if version == b"HTTP/1.1":
-            self.http11 = True
-        elif version == b"HTTP/1.0":
-            self.http11 = False
-        elif version.startswith(b"HTTP/") and len(version) == 8:
-            raise HTTPError(505)
+        if sp1 == 3 and head.startswith(b"GET"):
+            self.method = "GET"
         else:
+            method = head[:sp1]
+            self.method = METHODS.get(method) or _token(method).decode()
+        if eol - sp2 != 9 or not head.startswith(b"HTTP/1.", sp2 + 1):
+            if head.startswith(b"HTTP/", sp2 + 1) and eol - sp2 == 9:
+                raise HTTPError(505)
             raise HTTPError(400, "malformed request line")
-        if not target.startswith(b"/"):
+        minor = head[eol - 1]
+        if minor == 49:  # "1"
+            self.http11 = True
+        elif minor == 48:  # "0"
+            self.http11 = False
+        else:
+            raise HTTPError(505)
+        target = head[sp1 + 1 : sp2]
+        if target[0] != 47:  # "/"
             target = _origin_form(target, self.method)
         q = target.find(b"?")
-        if q < 0:
-            path = target
-            self.query_string = b""
-        else:
-            path = target[:q]
+        if q >= 0:
             self.query_string = target[q + 1 :]
+            target = target[:q]
         try:
-            self.path = path.decode() if b"%" not in path else _unquote(path)
+            self.path = target.decode() if b"%" not in target else _unquote(target)
         except ValueError:
             raise HTTPError(400, "bad percent-encoding in path")
-        self._args = None
-        self._cookies = None
-        self._body = None
 
-        # Header fields: lowercase bytes names, bytes values.
-        h = {}
-        if len(lines) > app.max_headers + 1:
-            raise HTTPError(431, "too many header fields")
+        # Header lines: each within its limit, `name:` with no whitespace in the name.
+        n = len(head)
+        pos = eol + 2
+        count = 0
         limit = app.max_header_line
-        for i in range(1, len(lines)):
-            line = lines[i]
-            if len(line) > limit:
+        while pos < n:
+            end = head.find(b"\r\n", pos)
+            if end < 0:
+                end = n
+            if end - pos > limit:
                 raise HTTPError(431, "header field too long")
-            colon = line.find(b":")
-            name = line[:colon].lower()
-            if colon <= 0 or b" " in name or b"\t" in name:  # a name is a token: no whitespace
+            colon = head.find(b":", pos, end)
+            if (
+                colon <= pos
+                or head.find(b" ", pos, colon) >= 0
+                or head.find(b"\t", pos, colon) >= 0
+            ):
                 raise HTTPError(400, "malformed header field")
-            value = line[colon + 1 :].strip()
-            if b"\r" in value or b"\n" in value or b"\0" in value:
-                raise HTTPError(400, "malformed header field")
-            old = h.get(name)
-            if old is not None:
-                if name in _SINGLE:
-                    raise HTTPError(400, "repeated " + name.decode())
-                value = old + (b"; " if name == b"cookie" else b", ") + value
-            h[name] = value
-        self._h = h
+            count += 1
+            pos = end + 2
+        if count > app.max_headers:
+            raise HTTPError(431, "too many header fields")
+
+        # Every CR and LF is one of the CRLFs counted above; NUL never belongs in a head.
+        if head.count(b"\n") != count or head.count(b"\r") != count or b"\0" in head:
+            raise HTTPError(400, "stray CR, LF or NUL in the head")
 
         # Framing: how long the body is and whether the connection stays open.
-        conn_tokens = h.get(b"connection")
-        if conn_tokens is not None:
-            conn_tokens = conn_tokens.lower()
+        low = head.lower()
+        tokens = _field(low, b"\r\nconnection:")
         if self.http11:
-            self.keep_alive = conn_tokens is None or b"close" not in conn_tokens
-            if b"host" not in h:
+            self.keep_alive = tokens < 0 or low.find(b"close", tokens, _end(low, tokens)) < 0
+            if _field(low, b"\r\nhost:", True) < 0:
                 raise HTTPError(400, "missing Host header")
         else:
-            self.keep_alive = conn_tokens is not None and b"keep-alive" in conn_tokens
-        self.upgrade = conn_tokens is not None and b"upgrade" in conn_tokens
-
-        te = h.get(b"transfer-encoding")
-        length = h.get(b"content-length")
-        self.chunked = False
-        if te is not None:
-            if length is not None:
+            self.keep_alive = (
+                tokens >= 0 and low.find(b"keep-alive", tokens, _end(low, tokens)) >= 0
+            )
+        if tokens >= 0 and low.find(b"upgrade", tokens, _end(low, tokens)) >= 0:
+            self.upgrade = True
+        te = _field(low, b"\r\ntransfer-encoding:", True)
+        length = _field(low, b"\r\ncontent-length:", True)
+        if te >= 0:
+            if length >= 0:
                 raise HTTPError(400, "Content-Length with Transfer-Encoding")
-            if te.lower() != b"chunked":
+            if low[te : _end(low, te)].strip() != b"chunked":
                 raise HTTPError(501, "unsupported Transfer-Encoding")
             self.chunked = True
             self.content_length = None
-        elif length is not None:
+        elif length >= 0:
+            length = head[length : _end(low, length)].strip()
             if not length.isdigit() or len(length) > 15:
                 raise HTTPError(400, "bad Content-Length")
             self.content_length = int(length)
-        else:
-            self.content_length = 0
-        expect = h.get(b"expect")
-        if expect is not None and expect.lower() != b"100-continue":
+        expect = _field(low, b"\r\nexpect:")
+        if expect >= 0 and low[expect : _end(low, expect)].strip() != b"100-continue":
             raise HTTPError(417)
-        self._reader = None
         if self.chunked or self.content_length:
             from .body import BodyReader  # loaded by the first request that has a body
 
-            self._reader = BodyReader(self, self.content_length, expect is not None)
+            self._reader = BodyReader(self, self.content_length, expect >= 0)
+
+    @property
+    def app(self):
+        return self.conn.app
+
+    @property
+    def _h(self):
+        """Header fields as a dict, lowercase bytes name -> bytes value (repeats joined)."""
+        h = self._hd
+        if h is None:
+            h = self._hd = {}
+            head = self._head
+            low = head.lower()
+            pos = head.find(b"\r\n") + 2
+            n = len(head)
+            while 2 <= pos < n:
+                end = head.find(b"\r\n", pos)
+                if end < 0:
+                    end = n
+                colon = head.find(b":", pos, end)
+                name = low[pos:colon]
+                value = head[colon + 1 : end].strip()
+                old = h.get(name)
+                if old is not None:
+                    value = old + (b"; " if name == b"cookie" else b", ") + value
+                h[name] = value
+                pos = end + 2
+        return h
 
     # -- head --
     @property
@@ -256,6 +298,22 @@ class Request:
     def body_pending(self):
         """True when body bytes are still unread on the connection."""
         return self._reader is not None and not self._reader.done
+
+
+def _field(low, key, single=False):
+    """Where the value of header `key` (b"\\r\\nname:") starts in the lowercased head, or -1;
+    `single` refuses a repeat, which is how request smuggling starts."""
+    i = low.find(key)
+    if i < 0:
+        return -1
+    if single and low.find(key, i + 1) >= 0:
+        raise HTTPError(400, "repeated " + key[2:-1].decode())
+    return i + len(key)
+
+
+def _end(low, start):
+    end = low.find(b"\r\n", start)
+    return end if end >= 0 else len(low)
 
 
 def _token(method):

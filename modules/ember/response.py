@@ -3,9 +3,8 @@
 import json
 
 from .http import status_line
-from .runtime import MICROPYTHON
+from .runtime import CORO
 
-_GENERATOR = type((lambda: (yield))())
 _TEXT = b"text/plain; charset=utf-8"
 _JSON = b"application/json"
 _BINARY = b"application/octet-stream"
@@ -127,29 +126,19 @@ def connection_header(req, keep):
     return b"\r\n"
 
 
-async def send_body(conn, req, body, status=200):
-    """The fast path for a str/bytes/dict/list result: no Response object, one write."""
+def render(req, body, status=200):
+    """A whole response for a str/bytes/dict/list result, as one bytes object (one write)."""
     data, ctype = _content_type(body)
-    if data is None:
-        return await send(conn, req, Response(body, status))
-    keep = req.keep_alive
-    if req.method == "HEAD":
-        body = b""
-    else:
-        body = data
-    await conn.send(
-        b"".join(
-            (
-                status_line(status),
-                b"Content-Type: ",
-                ctype,
-                b"\r\nContent-Length: %d\r\n" % len(data),
-                connection_header(req, keep),
-                body,
-            )
+    return b"".join(
+        (
+            status_line(status),
+            b"Content-Type: ",
+            ctype,
+            b"\r\nContent-Length: %d\r\n" % len(data),
+            connection_header(req, req.keep_alive),
+            b"" if req.method == "HEAD" else data,
         )
     )
-    return keep
 
 
 def error_response(exc, debug_text=None):
@@ -161,6 +150,4 @@ def error_response(exc, debug_text=None):
 
 def is_awaitable(result):
     """True for what an `async def` handler returns (on MicroPython: any generator)."""
-    if MICROPYTHON:
-        return type(result) is _GENERATOR
-    return hasattr(result, "__await__")
+    return type(result) is CORO

@@ -5,6 +5,18 @@ import sys
 MICROPYTHON = sys.implementation.name == "micropython"
 
 
+async def _coroutine():
+    pass
+
+
+# What calling an `async def` returns (on MicroPython: a generator, as for any generator
+# function; the two cannot be told apart there).
+_probe = _coroutine()
+CORO = type(_probe)
+_probe.close()
+del _probe
+
+
 def peer_address(addr):
     """(host, port) from what accept() gave: a tuple, except on the unix port (raw sockaddr)."""
     if type(addr) is tuple or addr is None:

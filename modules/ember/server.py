@@ -138,7 +138,7 @@ class Server:
     async def _watchdog(self):
         """Cancel connections whose current read or write has passed its deadline."""
         app = self.app
-        tick = min(app.header_timeout, app.idle_timeout, app.io_timeout) / 4
+        tick = min(app.header_ms, app.idle_ms, app.io_ms) / 4000
         tick = 0.05 if tick < 0.05 else 1.0 if tick > 1.0 else tick
         while True:
             await asyncio.sleep(tick)

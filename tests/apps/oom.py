@@ -33,16 +33,35 @@ def request_init(self, conn, head):
 
 request.Request.__init__ = request_init
 
-_send = connection.Connection.send
+class FailingWriter:
+    """Wraps the connection's writer; its write raises when armed (the response to `/`)."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def write(self, data):
+        if b"alive" in data:  # not the /arm response itself
+            trip("write")
+        self.writer.write(data)
+
+    async def drain(self):
+        await self.writer.drain()
+
+    def close(self):
+        self.writer.close()
+
+    async def wait_closed(self):
+        await self.writer.wait_closed()
 
 
-async def send(self, data):
-    if b"alive" in data:  # not the /arm response itself
-        trip("write")
-    await _send(self, data)
+_conn_init = connection.Connection.__init__
 
 
-connection.Connection.send = send
+def conn_init(self, app, reader, writer, buf, peer):
+    _conn_init(self, app, reader, FailingWriter(writer), buf, peer)
+
+
+connection.Connection.__init__ = conn_init
 
 
 @app.get("/")
