@@ -61,7 +61,9 @@ async def check_basic(req, users, realm="ember"):
 
         try:
             decoded = binascii.a2b_base64(creds).decode()
-        except (ValueError, UnicodeError):
+        except MemoryError:
+            raise
+        except Exception:  # bad base64 or UTF-8 (a plain Exception on some ports' binascii)
             decoded = ""
         colon = decoded.find(":")
         if colon > 0:

@@ -77,6 +77,8 @@ class CORS:
         if "Access-Control-Allow-Origin" in h:  # a preflight answered above
             return response
         allow = self._allowed(req)
+        if req.method == "OPTIONS" and b"access-control-request-method" in req._h:
+            allow = None  # a preflight refused above stays without CORS headers
         if allow is not None:
             h["Access-Control-Allow-Origin"] = allow
             if self.credentials:
