@@ -24,11 +24,6 @@ def freeze_check(tmp_path, source, budget=100_000):
     return problems, out.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ember uses bytes.partition/rpartition, which ESP8266 firmware lacks "
-    "(MICROPY_PY_BUILTINS_STR_PARTITION=0); see the FAIL lines. Remove this mark once fixed.",
-)
 def test_real_tree_passes():
     proc = subprocess.run(
         [sys.executable, "-m", "ember_host.freezecheck"],
