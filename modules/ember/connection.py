@@ -51,41 +51,37 @@ class Connection:
         self.end = end + n
         return n
 
+    def take_head(self):
+        """The next request's head if the buffer holds all of it (bytes, without the blank
+        line), else None."""
+        buf = self.buf
+        start = self.start
+        # Ignore blank lines before a request (RFC 9112 §2.2), e.g. after a POST body.
+        while self.end - start >= 2 and buf[start] == 13 and buf[start + 1] == 10:
+            start += 2
+        self.start = start
+        i = buf.find(b"\r\n\r\n", start, self.end)
+        if i < 0:
+            return None
+        self.start = i + 4
+        return bytes(self.mv[start:i])
+
     async def head(self):
-        """The next request's head, as bytes without the final blank line; None at a clean EOF.
+        """Wait for the rest of a head that arrives in pieces (`take_head` found none).
 
         Enforces the request-line and head-size limits while reading: the buffer is the limit."""
         app = self.app
         buf = self.buf
-        # Ignore blank lines before a request (RFC 9112 §2.2), e.g. after a POST body.
-        while self.end - self.start >= 2 and buf[self.start] == 13 and buf[self.start + 1] == 10:
-            self.start += 2
-        scan = self.start
-        if scan == self.end:  # nothing buffered (the usual case): read into the whole buffer
-            self.deadline = ticks_ms() + (app.idle_ms if self.served else app.header_ms)
-            while True:
-                n = await self.reader.readinto(buf)
-                if n is not None:
-                    break
-            self.start = scan = 0
-            self.end = n
-            if not n:
-                return None
-            self.deadline = ticks_ms() + app.header_ms
+        self.deadline = ticks_ms() + app.header_ms
         while True:
-            i = buf.find(b"\r\n\r\n", scan, self.end)
-            if i >= 0:
-                self.deadline = None
-                head = bytes(self.mv[self.start : i])
-                self.start = i + 4
+            head = self.take_head()
+            if head is not None:
                 return head
             if buf.find(b"\n", self.start, self.end) < 0:
                 if self.end - self.start > app.max_request_line:
                     raise HTTPError(414)
             elif buf.find(b"\n\n", self.start, self.end) >= 0:
                 raise HTTPError(400, "lines must end with CRLF")
-            scan = self.end - 3 if self.end - 3 > self.start else self.start
-            scan -= self.start  # fill() moves the unread bytes to the front
             n = await self.fill()
             if n < 0:
                 if buf.find(b"\n", 0, self.end) < 0:

@@ -1,53 +1,25 @@
-"""One request through the application: hooks, routing, the handler, errors, the response.
+"""The application's side of a request: routing, hooks, error handlers, the general response.
 
-Loaded when serving starts, not when `ember` is imported: an app that only declares its routes
-keeps this code (and the request, response and connection modules) out of the heap."""
+(The common path runs inline in ember.protocol.) Loaded when serving starts, not when `ember`
+is imported: an app that only declares its routes keeps this code out of the heap."""
 
 from .http import HTTPError
-from .response import Response, error_response, render, send, to_response
-from .runtime import CORO, format_exception, print_exception, ticks_ms
-
-_FAST = (str, bytes, dict, list)
+from .response import Response, error_response, send, to_response
+from .runtime import CORO, format_exception, print_exception
 
 
-async def dispatch(app, req):
-    """Answer `req`; False when the connection must close afterwards.
-
-    The common case (no hooks, a str/bytes/dict/list result) runs in this one coroutine: every
-    coroutine call on MicroPython allocates a frame, so the hot path avoids them."""
+async def respond(app, req, result):
+    """Send `result` the general way (after-request hooks, Response objects, streams, access
+    log); an exception as `result` means rendering failed and becomes a 500. False when the
+    connection must close afterwards."""
     try:
-        result = await _before(app, req) if app.before else None
-        if result is None:
-            handler, params = _route(app, req)
-            result = handler(req, **params) if params else handler(req)
-            if type(result) is CORO:
-                result = await result
-    except HTTPError as e:
-        result = await on_error(app, req, e.status, e)
-    except MemoryError:
-        raise
-    except Exception as e:
-        print_exception(e)
-        result = await on_error(app, req, 500, e)
-    if req.detached:
-        return False
-    try:
-        if not app.after and type(result) in _FAST:
-            conn = req.conn
-            data = render(req, result)
-            conn.deadline = ticks_ms() + app.io_ms
-            writer = conn.writer
-            writer.write(data)
-            await writer.drain()
-            conn.deadline = None
-            status = 200
-            keep = req.keep_alive
-        else:
-            response = to_response(result)
-            for hook in app.after:
-                response = await maybe_await(hook(req, response)) or response
-            status = response.status
-            keep = await send(req.conn, req, response)
+        if isinstance(result, Exception):
+            raise result
+        response = to_response(result)
+        for hook in app.after:
+            response = await maybe_await(hook(req, response)) or response
+        status = response.status
+        keep = await send(req.conn, req, response)
     except (OSError, MemoryError):
         raise
     except Exception as e:  # unwritable result (bad header, not JSON-able): nothing sent yet
@@ -59,7 +31,8 @@ async def dispatch(app, req):
     return keep
 
 
-async def _before(app, req):
+async def before(app, req):
+    """Run the before-request hooks; the first non-None result is the response."""
     for hook in app.before:
         result = await maybe_await(hook(req))
         if result is not None:
@@ -67,8 +40,9 @@ async def _before(app, req):
     return None
 
 
-def _route(app, req):
-    """(handler, params) for the request, or HTTPError 404/405; OPTIONS answers itself."""
+def route(app, req):
+    """The handler for the request (its path parameters go to `req.params`), or HTTPError
+    404/405; OPTIONS answers itself."""
     table, params = app.router.match(req.path)
     if table is None:
         raise HTTPError(404)
@@ -80,10 +54,12 @@ def _route(app, req):
         if handler is None:
             allow = _allow(table)
             if method == "OPTIONS":
-                return _options, {"allow": allow}
+                req.params = {"allow": allow}
+                return _options
             raise HTTPError(405, None, {"Allow": allow})
-    req.params = params
-    return handler, params
+    if params:
+        req.params = params
+    return handler
 
 
 def _options(req, allow):

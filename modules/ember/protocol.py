@@ -1,13 +1,18 @@
-"""HTTP/1.1 on one connection: requests in order (keep-alive, pipelining), errors as responses."""
+"""HTTP/1.1 on one connection: requests in order (keep-alive, pipelining), errors as responses.
 
-from .dispatch import dispatch
-from .http import OVERLOADED, HTTPError
-from .request import Request
-from .response import Response, error_response, send
-from .runtime import collect
+The common request (head already complete in one read, no hooks, a str/bytes/dict/list result)
+is answered inside this one coroutine, which lives as long as the connection: on MicroPython
+every coroutine call allocates a frame, so the per-request path makes none of its own."""
 
 from asyncio import CancelledError
 
+from .dispatch import before, on_error, respond, route
+from .http import OVERLOADED, HTTPError
+from .request import Request
+from .response import Response, error_response, render, send
+from .runtime import CORO, collect, print_exception, ticks_ms
+
+_FAST = (str, bytes, dict, list)
 # Unread request bodies up to this size are skipped to keep the connection; larger ones close it.
 _DISCARD_LIMIT = 65536
 
@@ -15,23 +20,67 @@ _DISCARD_LIMIT = 65536
 async def serve_connection(app, conn):
     """Answer requests on `conn` until it closes, times out, or a response says close."""
     req = None
+    reader = conn.reader
+    writer = conn.writer
     try:
         while True:
             req = None
-            head = await conn.head()
+            head = conn.take_head()  # a pipelined request may be buffered already
+            if head is None and conn.start == conn.end:
+                conn.start = conn.end = 0
+                conn.deadline = ticks_ms() + (app.idle_ms if conn.served else app.header_ms)
+                n = await reader.readinto(conn.buf)
+                while n is None:
+                    n = await reader.readinto(conn.buf)
+                if not n:
+                    return
+                conn.end = n
+                head = conn.take_head()
             if head is None:
-                return
+                head = await conn.head()  # it arrives in pieces
+            conn.deadline = None
             req = Request(conn, head)
-            keep = await dispatch(app, req)
+
+            try:
+                result = await before(app, req) if app.before else None
+                if result is None:
+                    handler = route(app, req)
+                    params = req.params
+                    result = handler(req, **params) if params else handler(req)
+                    if type(result) is CORO:
+                        result = await result
+            except HTTPError as e:
+                result = await on_error(app, req, e.status, e)
+            except MemoryError:
+                raise
+            except Exception as e:
+                print_exception(e)
+                result = await on_error(app, req, 500, e)
+            if req.detached:  # a WebSocket took the connection over
+                return
+
+            if app.after or app.access_log or type(result) not in _FAST:
+                keep = await respond(app, req, result)
+            else:
+                try:
+                    result = render(req, result)
+                except Exception as e:  # e.g. a dict that is not JSON-able: nothing sent yet
+                    keep = await respond(app, req, e)
+                else:
+                    conn.deadline = ticks_ms() + app.io_ms
+                    writer.write(result)
+                    await writer.drain()
+                    conn.deadline = None
+                    keep = req.keep_alive
             conn.served += 1
-            if not keep or not await _finish_body(req):
+            if not keep or (req._reader is not None and not await _finish_body(req)):
                 return
     except MemoryError:
         # Nothing here may allocate: write a constant and let the finally free the slot.
         req = None
         collect()
         try:
-            conn.writer.write(OVERLOADED)
+            writer.write(OVERLOADED)
         except Exception:
             pass
     except HTTPError as e:  # from parsing: the framing cannot be trusted, so close after
@@ -53,9 +102,9 @@ async def serve_connection(app, conn):
 
 async def _finish_body(req):
     """Skip what the handler left of the body, so the next request starts at its head."""
-    if not req.body_pending():
+    reader = req._reader
+    if reader.done:
         return True
-    reader = req.stream()
     if reader.expect_continue:  # the client waits for 100 before sending: it sends nothing now
         return False
     return await reader.discard(_DISCARD_LIMIT)

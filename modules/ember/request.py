@@ -64,108 +64,17 @@ class Request:
     _hd = None
 
     def __init__(self, conn, head):
+        # Parsing is split into small functions: on MicroPython a function with many locals
+        # gets its frame allocated on the heap, on every call.
         self.conn = conn
         self._head = head
         app = conn.app
         eol = head.find(b"\r\n")
         if eol < 0:
             eol = len(head)
-        if eol > app.max_request_line:
-            raise HTTPError(414)
-        # Request line: METHOD SP target SP HTTP/x.y, nothing more.
-        sp1 = head.find(b" ", 0, eol)
-        sp2 = head.find(b" ", sp1 + 1, eol)
-        if sp1 <= 0 or sp2 < 0 or head.find(b" ", sp2 + 1, eol) >= 0 or sp2 == sp1 + 1:
-            raise HTTPError(400, "malformed request line")
-        if sp1 == 3 and head.startswith(b"GET"):
-            self.method = "GET"
-        else:
-            method = head[:sp1]
-            self.method = METHODS.get(method) or _token(method).decode()
-        if eol - sp2 != 9 or not head.startswith(b"HTTP/1.", sp2 + 1):
-            if head.startswith(b"HTTP/", sp2 + 1) and eol - sp2 == 9:
-                raise HTTPError(505)
-            raise HTTPError(400, "malformed request line")
-        minor = head[eol - 1]
-        if minor == 49:  # "1"
-            self.http11 = True
-        elif minor == 48:  # "0"
-            self.http11 = False
-        else:
-            raise HTTPError(505)
-        target = head[sp1 + 1 : sp2]
-        if target[0] != 47:  # "/"
-            target = _origin_form(target, self.method)
-        q = target.find(b"?")
-        if q >= 0:
-            self.query_string = target[q + 1 :]
-            target = target[:q]
-        try:
-            self.path = target.decode() if b"%" not in target else _unquote(target)
-        except ValueError:
-            raise HTTPError(400, "bad percent-encoding in path")
-
-        # Header lines: each within its limit, `name:` with no whitespace in the name.
-        n = len(head)
-        pos = eol + 2
-        count = 0
-        limit = app.max_header_line
-        while pos < n:
-            end = head.find(b"\r\n", pos)
-            if end < 0:
-                end = n
-            if end - pos > limit:
-                raise HTTPError(431, "header field too long")
-            colon = head.find(b":", pos, end)
-            if (
-                colon <= pos
-                or head.find(b" ", pos, colon) >= 0
-                or head.find(b"\t", pos, colon) >= 0
-            ):
-                raise HTTPError(400, "malformed header field")
-            count += 1
-            pos = end + 2
-        if count > app.max_headers:
-            raise HTTPError(431, "too many header fields")
-
-        # Every CR and LF is one of the CRLFs counted above; NUL never belongs in a head.
-        if head.count(b"\n") != count or head.count(b"\r") != count or b"\0" in head:
-            raise HTTPError(400, "stray CR, LF or NUL in the head")
-
-        # Framing: how long the body is and whether the connection stays open.
-        low = head.lower()
-        tokens = _field(low, b"\r\nconnection:")
-        if self.http11:
-            self.keep_alive = tokens < 0 or low.find(b"close", tokens, _end(low, tokens)) < 0
-            if _field(low, b"\r\nhost:", True) < 0:
-                raise HTTPError(400, "missing Host header")
-        else:
-            self.keep_alive = (
-                tokens >= 0 and low.find(b"keep-alive", tokens, _end(low, tokens)) >= 0
-            )
-        if tokens >= 0 and low.find(b"upgrade", tokens, _end(low, tokens)) >= 0:
-            self.upgrade = True
-        te = _field(low, b"\r\ntransfer-encoding:", True)
-        length = _field(low, b"\r\ncontent-length:", True)
-        if te >= 0:
-            if length >= 0:
-                raise HTTPError(400, "Content-Length with Transfer-Encoding")
-            if low[te : _end(low, te)].strip() != b"chunked":
-                raise HTTPError(501, "unsupported Transfer-Encoding")
-            self.chunked = True
-            self.content_length = None
-        elif length >= 0:
-            length = head[length : _end(low, length)].strip()
-            if not length.isdigit() or len(length) > 15:
-                raise HTTPError(400, "bad Content-Length")
-            self.content_length = int(length)
-        expect = _field(low, b"\r\nexpect:")
-        if expect >= 0 and low[expect : _end(low, expect)].strip() != b"100-continue":
-            raise HTTPError(417)
-        if self.chunked or self.content_length:
-            from .body import BodyReader  # loaded by the first request that has a body
-
-            self._reader = BodyReader(self, self.content_length, expect >= 0)
+        _request_line(self, head, eol, app)
+        _check_fields(head, eol + 2, app)
+        _framing(self, head, head.lower())
 
     @property
     def app(self):
@@ -295,9 +204,100 @@ class Request:
         except (ValueError, UnicodeError):
             raise HTTPError(400, "invalid form body")
 
-    def body_pending(self):
-        """True when body bytes are still unread on the connection."""
-        return self._reader is not None and not self._reader.done
+
+def _request_line(req, head, eol, app):
+    """METHOD SP target SP HTTP/1.x, nothing more: method, path, query_string, http11."""
+    if eol > app.max_request_line:
+        raise HTTPError(414)
+    sp1 = head.find(b" ", 0, eol)
+    sp2 = head.find(b" ", sp1 + 1, eol)
+    if sp1 <= 0 or sp2 <= sp1 + 1 or head.find(b" ", sp2 + 1, eol) >= 0:
+        raise HTTPError(400, "malformed request line")
+    if sp1 == 3 and head.startswith(b"GET"):
+        req.method = "GET"
+    else:
+        req.method = METHODS.get(head[:sp1]) or _token(head[:sp1]).decode()
+    if eol - sp2 != 9 or not head.startswith(b"HTTP/1.", sp2 + 1):
+        if head.startswith(b"HTTP/", sp2 + 1) and eol - sp2 == 9:
+            raise HTTPError(505)
+        raise HTTPError(400, "malformed request line")
+    sp1 = head[sp1 + 1 : sp2]  # the target
+    eol = head[eol - 1]  # the minor version digit
+    if eol != 49 and eol != 48:  # "1", "0"
+        raise HTTPError(505)
+    req.http11 = eol == 49
+    _target(req, sp1)
+
+
+def _target(req, target):
+    if target[0] != 47:  # "/"
+        target = _origin_form(target, req.method)
+    q = target.find(b"?")
+    if q >= 0:
+        req.query_string = target[q + 1 :]
+        target = target[:q]
+    try:
+        req.path = target.decode() if b"%" not in target else _unquote(target)
+    except ValueError:
+        raise HTTPError(400, "bad percent-encoding in path")
+
+
+def _check_fields(head, pos, app):
+    """Each header line within its limit, `name:` with no whitespace in the name; no stray CR,
+    LF or NUL. The fields themselves are extracted only when asked for."""
+    n = len(head)
+    count = 0
+    while pos < n:
+        end = head.find(b"\r\n", pos)
+        if end < 0:
+            end = n
+        if end - pos > app.max_header_line:
+            raise HTTPError(431, "header field too long")
+        colon = head.find(b":", pos, end)
+        if colon <= pos or head.find(b" ", pos, colon) >= 0 or head.find(b"\t", pos, colon) >= 0:
+            raise HTTPError(400, "malformed header field")
+        count += 1
+        pos = end + 2
+    if count > app.max_headers:
+        raise HTTPError(431, "too many header fields")
+    # Every CR and LF is one of the CRLFs counted above; NUL never belongs in a head.
+    if head.count(b"\n") != count or head.count(b"\r") != count or b"\0" in head:
+        raise HTTPError(400, "stray CR, LF or NUL in the head")
+
+
+def _framing(req, head, low):
+    """Body length and persistence, from the few fields that decide them."""
+    tokens = _field(low, b"\r\nconnection:")
+    end = _end(low, tokens) if tokens >= 0 else 0
+    if req.http11:
+        req.keep_alive = tokens < 0 or low.find(b"close", tokens, end) < 0
+        if _field(low, b"\r\nhost:", True) < 0:
+            raise HTTPError(400, "missing Host header")
+    else:
+        req.keep_alive = tokens >= 0 and low.find(b"keep-alive", tokens, end) >= 0
+    if tokens >= 0 and low.find(b"upgrade", tokens, end) >= 0:
+        req.upgrade = True
+    tokens = _field(low, b"\r\ntransfer-encoding:", True)
+    end = _field(low, b"\r\ncontent-length:", True)
+    if tokens >= 0:
+        if end >= 0:
+            raise HTTPError(400, "Content-Length with Transfer-Encoding")
+        if low[tokens : _end(low, tokens)].strip() != b"chunked":
+            raise HTTPError(501, "unsupported Transfer-Encoding")
+        req.chunked = True
+        req.content_length = None
+    elif end >= 0:
+        end = head[end : _end(low, end)].strip()
+        if not end.isdigit() or len(end) > 15:
+            raise HTTPError(400, "bad Content-Length")
+        req.content_length = int(end)
+    tokens = _field(low, b"\r\nexpect:")
+    if tokens >= 0 and low[tokens : _end(low, tokens)].strip() != b"100-continue":
+        raise HTTPError(417)
+    if req.chunked or req.content_length:
+        from .body import BodyReader  # loaded by the first request that has a body
+
+        req._reader = BodyReader(req, req.content_length, tokens >= 0)
 
 
 def _field(low, key, single=False):

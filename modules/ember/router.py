@@ -55,8 +55,11 @@ class Router:
         table = self.static.get(path)
         if table is not None:
             return table, None
-        if not self.patterns:
-            return None, None
+        return self._match_pattern(path) if self.patterns else (None, None)
+
+    def _match_pattern(self, path):
+        # Separate from match(): a function with this many locals gets a heap-allocated frame
+        # on MicroPython, which the static-route path should not pay for.
         parts = path.split("/")
         n = len(parts)
         for segments, has_tail, table in self.patterns:
