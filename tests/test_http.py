@@ -355,3 +355,13 @@ def test_curl(core):
     ).stdout
     assert out.count(b"HTTP/1.1 200 OK") == 2
     assert b'{"rest": "3"}' in out
+
+
+def test_body_cut_short_answers_400_and_closes(core):
+    with socket.create_connection(("127.0.0.1", core.port), timeout=5) as s:
+        s.sendall(b"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly this")
+        s.shutdown(socket.SHUT_WR)
+        reply = recv_all(s, 5)
+    assert reply.startswith(b"HTTP/1.1 400")
+    assert reply.endswith(b"body ended early")
+    assert b"Connection: close" in reply

@@ -51,6 +51,8 @@ class BodyReader:
                 await self._next_chunk()
             except HTTPError as e:
                 self._bad(e.reason)
+            except EOFError:
+                self._bad("body ended early")
             if self.done:
                 return 0
         return self.left
@@ -60,7 +62,10 @@ class BodyReader:
         left = await self._ready()
         if not left:
             return b""
-        data = await self.conn.read(n if n < left else left)
+        try:
+            data = await self.conn.read(n if n < left else left)
+        except EOFError:  # the client stopped sending: 400 (if it still listens), then close
+            self._bad("body ended early")
         self._consumed(len(data))
         return data
 
@@ -71,7 +76,10 @@ class BodyReader:
             return 0
         if len(buf) > left:
             buf = memoryview(buf)[:left]
-        n = await self.conn.readinto(buf)
+        try:
+            n = await self.conn.readinto(buf)
+        except EOFError:
+            self._bad("body ended early")
         self._consumed(n)
         return n
 

@@ -32,7 +32,7 @@ async def respond(app, req, result):
 
 
 async def before(app, req):
-    """Run the before-request hooks; the first non-None result is the response."""
+    """Run the before-request hooks (if any); the first non-None result is the response."""
     for hook in app.before:
         result = await maybe_await(hook(req))
         if result is not None:
@@ -42,24 +42,26 @@ async def before(app, req):
 
 def route(app, req):
     """The handler for the request (its path parameters go to `req.params`), or HTTPError
-    404/405; OPTIONS answers itself."""
-    table, params = app.router.match(req.path)
+    404/405; OPTIONS answers itself. Small on purpose: it runs for every request."""
+    table = app.router.static.get(req.path)
     if table is None:
-        raise HTTPError(404)
-    method = req.method
-    handler = table.get(method)
-    if handler is None:
-        if method == "HEAD":
-            handler = table.get("GET")
-        if handler is None:
-            allow = _allow(table)
-            if method == "OPTIONS":
-                req.params = {"allow": allow}
-                return _options
-            raise HTTPError(405, None, {"Allow": allow})
-    if params:
+        table, params = app.router.match(req.path)
+        if table is None:
+            raise HTTPError(404)
         req.params = params
-    return handler
+    handler = table.get(req.method)
+    return handler if handler is not None else _other_method(req, table)
+
+
+def _other_method(req, table):
+    """HEAD falls back to GET; OPTIONS lists the methods; anything else is 405."""
+    if req.method == "HEAD" and "GET" in table:
+        return table["GET"]
+    allow = _allow(table)
+    if req.method == "OPTIONS":
+        req.params = {"allow": allow}
+        return _options
+    raise HTTPError(405, None, {"Allow": allow})
 
 
 def _options(req, allow):

@@ -22,10 +22,14 @@ async def serve_connection(app, conn):
     req = None
     reader = conn.reader
     writer = conn.writer
+    # Hooks and the access log send requests the general way; decided once per connection.
+    plain = not (app.before or app.after or app.access_log)
     try:
         while True:
             req = None
-            head = conn.take_head()  # a pipelined request may be buffered already
+            head = None
+            if conn.start != conn.end:  # a pipelined request may be buffered already
+                head = conn.take_head()
             if head is None and conn.start == conn.end:
                 conn.start = conn.end = 0
                 conn.deadline = ticks_ms() + (app.idle_ms if conn.served else app.header_ms)
@@ -42,7 +46,7 @@ async def serve_connection(app, conn):
             req = Request(conn, head)
 
             try:
-                result = await before(app, req) if app.before else None
+                result = None if plain else await before(app, req)
                 if result is None:
                     handler = route(app, req)
                     params = req.params
@@ -59,7 +63,7 @@ async def serve_connection(app, conn):
             if req.detached:  # a WebSocket took the connection over
                 return
 
-            if app.after or app.access_log or type(result) not in _FAST:
+            if not plain or type(result) not in _FAST:
                 keep = await respond(app, req, result)
             else:
                 try:

@@ -266,47 +266,62 @@ def _check_fields(head, pos, app):
 
 
 def _framing(req, head, low):
-    """Body length and persistence, from the few fields that decide them."""
-    tokens = _field(low, b"\r\nconnection:")
-    end = _end(low, tokens) if tokens >= 0 else 0
-    if req.http11:
-        req.keep_alive = tokens < 0 or low.find(b"close", tokens, end) < 0
-        if _field(low, b"\r\nhost:", True) < 0:
-            raise HTTPError(400, "missing Host header")
+    """Body length and persistence, from the few fields that decide them (each usually absent:
+    one search in the lowercased head)."""
+    i = low.find(b"\r\nconnection:")
+    if i >= 0:
+        _connection(req, low, i + 13)
     else:
-        req.keep_alive = tokens >= 0 and low.find(b"keep-alive", tokens, end) >= 0
-    if tokens >= 0 and low.find(b"upgrade", tokens, end) >= 0:
-        req.upgrade = True
-    tokens = _field(low, b"\r\ntransfer-encoding:", True)
-    end = _field(low, b"\r\ncontent-length:", True)
-    if tokens >= 0:
-        if end >= 0:
-            raise HTTPError(400, "Content-Length with Transfer-Encoding")
-        if low[tokens : _end(low, tokens)].strip() != b"chunked":
-            raise HTTPError(501, "unsupported Transfer-Encoding")
-        req.chunked = True
-        req.content_length = None
-    elif end >= 0:
-        end = head[end : _end(low, end)].strip()
-        if not end.isdigit() or len(end) > 15:
-            raise HTTPError(400, "bad Content-Length")
-        req.content_length = int(end)
-    tokens = _field(low, b"\r\nexpect:")
-    if tokens >= 0 and low[tokens : _end(low, tokens)].strip() != b"100-continue":
+        req.keep_alive = req.http11
+    if req.http11 and _field(low, b"\r\nhost:") < 0:
+        raise HTTPError(400, "missing Host header")
+    te = low.find(b"\r\ntransfer-encoding:") >= 0
+    if te or low.find(b"\r\ncontent-length:") >= 0:
+        _length(req, head, low, te)
+    i = low.find(b"\r\nexpect:")
+    if i >= 0 and low[i + 9 : _end(low, i + 9)].strip() != b"100-continue":
         raise HTTPError(417)
     if req.chunked or req.content_length:
         from .body import BodyReader  # loaded by the first request that has a body
 
-        req._reader = BodyReader(req, req.content_length, tokens >= 0)
+        req._reader = BodyReader(req, req.content_length, i >= 0)
 
 
-def _field(low, key, single=False):
-    """Where the value of header `key` (b"\\r\\nname:") starts in the lowercased head, or -1;
-    `single` refuses a repeat, which is how request smuggling starts."""
+def _connection(req, low, i):
+    end = _end(low, i)
+    if req.http11:
+        req.keep_alive = low.find(b"close", i, end) < 0
+    else:
+        req.keep_alive = low.find(b"keep-alive", i, end) >= 0
+    if low.find(b"upgrade", i, end) >= 0:
+        req.upgrade = True
+
+
+def _length(req, head, low, te):
+    """Content-Length or chunked: exactly one, once."""
+    length = _field(low, b"\r\ncontent-length:")
+    if te:
+        te = _field(low, b"\r\ntransfer-encoding:")
+        if length >= 0:
+            raise HTTPError(400, "Content-Length with Transfer-Encoding")
+        if low[te : _end(low, te)].strip() != b"chunked":
+            raise HTTPError(501, "unsupported Transfer-Encoding")
+        req.chunked = True
+        req.content_length = None
+        return
+    length = head[length : _end(low, length)].strip()
+    if not length.isdigit() or len(length) > 15:
+        raise HTTPError(400, "bad Content-Length")
+    req.content_length = int(length)
+
+
+def _field(low, key):
+    """Where the value of header `key` (b"\\r\\nname:") starts in the lowercased head, or -1.
+    A repeat is refused: for these fields (Host, framing) that is how request smuggling starts."""
     i = low.find(key)
     if i < 0:
         return -1
-    if single and low.find(key, i + 1) >= 0:
+    if low.find(key, i + 1) >= 0:
         raise HTTPError(400, "repeated " + key[2:-1].decode())
     return i + len(key)
 
