@@ -14,7 +14,7 @@ def main():
     path, port = sys.argv[1], int(sys.argv[2])
     # Load asyncio's stream module before compiling the app: on a device the app is frozen, but
     # here its source is compiled in the heap, which fragments it for later large allocations.
-    asyncio.StreamReader
+    _ = asyncio.StreamReader
     ns = {"__name__": "ember_test_app", "__file__": path}
     with open(path) as f:
         exec(f.read(), ns)
