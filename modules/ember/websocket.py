@@ -129,6 +129,8 @@ def accept_key(key):
 def _unmask(mv, n, mask):
     """XOR `mv[:n]` in place with the 4-byte `mask`, a few hundred bytes per big-int operation
     (8x faster than a per-byte loop on MicroPython)."""
+    if not n:
+        return
     c = n if n < _UNMASK_CHUNK else _UNMASK_CHUNK
     fb = int.from_bytes
     m = fb((mask * ((c + 3) >> 2))[:c], "little")
