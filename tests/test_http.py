@@ -365,3 +365,15 @@ def test_body_cut_short_answers_400_and_closes(core):
     assert reply.startswith(b"HTTP/1.1 400")
     assert reply.endswith(b"body ended early")
     assert b"Connection: close" in reply
+
+
+def test_header_names_are_case_insensitive_for_framing(core):
+    reply = raw(core.port, b"GET / HTTP/1.1\r\nhOsT: x\r\nCONNECTION: Close\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200") and b"Connection: close" in reply
+    reply = raw(core.port, b"GET / HTTP/1.1\r\nHostname: x\r\n\r\n")  # not a Host header
+    assert reply.startswith(b"HTTP/1.1 400")
+    reply = raw(
+        core.port,
+        b"POST /body HTTP/1.1\r\nhost: x\r\ncontent-LENGTH: 2\r\nconnection: close\r\n\r\nhi",
+    )
+    assert json.loads(reply.partition(b"\r\n\r\n")[2]) == {"len": 2, "text": "hi"}

@@ -39,7 +39,10 @@ async def serve_connection(app, conn):
                 if not n:
                     return
                 conn.end = n
-                head = conn.take_head()
+                n = conn.buf.find(b"\r\n\r\n", 0, n)
+                head = bytes(conn.mv[:n]) if n > 0 else None  # the usual case, inline
+                if n > 0:
+                    conn.start = n + 4
             if head is None:
                 head = await conn.head()  # it arrives in pieces
             conn.deadline = None

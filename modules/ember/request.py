@@ -73,8 +73,7 @@ class Request:
         if eol < 0:
             eol = len(head)
         _request_line(self, head, eol, app)
-        _check_fields(head, eol + 2, app)
-        _framing(self, head, head.lower())
+        _framing(self, head, _check_fields(head, eol + 2, app))
 
     @property
     def app(self):
@@ -226,27 +225,27 @@ def _request_line(req, head, eol, app):
     if eol != 49 and eol != 48:  # "1", "0"
         raise HTTPError(505)
     req.http11 = eol == 49
-    _target(req, sp1)
-
-
-def _target(req, target):
-    if target[0] != 47:  # "/"
-        target = _origin_form(target, req.method)
-    q = target.find(b"?")
-    if q >= 0:
-        req.query_string = target[q + 1 :]
-        target = target[:q]
+    if sp1[0] != 47:  # "/"
+        sp1 = _origin_form(sp1, req.method)
+    eol = sp1.find(b"?")
+    if eol >= 0:
+        req.query_string = sp1[eol + 1 :]
+        sp1 = sp1[:eol]
     try:
-        req.path = target.decode() if b"%" not in target else _unquote(target)
+        req.path = sp1.decode() if b"%" not in sp1 else _unquote(sp1)
     except ValueError:
         raise HTTPError(400, "bad percent-encoding in path")
 
 
 def _check_fields(head, pos, app):
     """Each header line within its limit, `name:` with no whitespace in the name; no stray CR,
-    LF or NUL. The fields themselves are extracted only when asked for."""
+    LF or NUL. The fields themselves are extracted only when asked for.
+
+    Returns what the names start with, so framing searches only for fields that may be there:
+    8 per Host line, |1 for a name starting with c, |2 with t, |4 with e."""
     n = len(head)
     count = 0
+    seen = 0
     while pos < n:
         end = head.find(b"\r\n", pos)
         if end < 0:
@@ -257,24 +256,38 @@ def _check_fields(head, pos, app):
         if colon <= pos or head.find(b" ", pos, colon) >= 0 or head.find(b"\t", pos, colon) >= 0:
             raise HTTPError(400, "malformed header field")
         count += 1
+        c = head[pos] | 32  # the name's first letter, lowercased
+        if c == 104:  # h: Host?
+            if colon - pos == 4 and head[pos + 1] | 32 == 111 and head[pos + 2] | 32 == 115:
+                seen += 8 if head[pos + 3] | 32 == 116 else 0
+        elif c == 99:  # c: Connection, Content-Length
+            seen |= 1
+        elif c == 116:  # t: Transfer-Encoding
+            seen |= 2
+        elif c == 101:  # e: Expect
+            seen |= 4
         pos = end + 2
     if count > app.max_headers:
         raise HTTPError(431, "too many header fields")
     # Every CR and LF is one of the CRLFs counted above; NUL never belongs in a head.
     if head.count(b"\n") != count or head.count(b"\r") != count or b"\0" in head:
         raise HTTPError(400, "stray CR, LF or NUL in the head")
+    return seen
 
 
-def _framing(req, head, low):
-    """Body length and persistence, from the few fields that decide them (each usually absent:
-    one search in the lowercased head)."""
+def _framing(req, head, seen):
+    """Body length and persistence, from the few fields that decide them."""
+    if seen >> 3 != 1 and (req.http11 or seen > 15):
+        raise HTTPError(400, "missing Host header" if seen < 8 else "repeated host")
+    req.keep_alive = req.http11
+    if seen & 7:  # maybe Connection, Content-Length, Transfer-Encoding or Expect
+        _fields(req, head, head.lower())
+
+
+def _fields(req, head, low):
     i = low.find(b"\r\nconnection:")
     if i >= 0:
         _connection(req, low, i + 13)
-    else:
-        req.keep_alive = req.http11
-    if req.http11 and _field(low, b"\r\nhost:") < 0:
-        raise HTTPError(400, "missing Host header")
     te = low.find(b"\r\ntransfer-encoding:") >= 0
     if te or low.find(b"\r\ncontent-length:") >= 0:
         _length(req, head, low, te)
