@@ -5,7 +5,8 @@ import ember
 from ember.sse import with_sse
 from ember.websocket import ConnectionClosed, accept, with_websocket
 
-app = ember.App(debug=True)
+# Short timeouts: an idle WebSocket or a quiet event stream must outlive them (no deadline applies).
+app = ember.App(debug=True, idle_timeout=1, io_timeout=1)
 stats = {"sse_open": 0, "sse_closed": 0, "ws_open": 0, "ws_closed": 0}
 
 
