@@ -180,7 +180,7 @@ class EventStream:
                 conn.start = conn.end  # whatever a client sends is ignored
                 if await conn.fill() <= 0:
                     break
-        except Exception:
+        except Exception:  # reset, or the socket closed under us: gone as well
             pass
         self._watcher = None
         self._went_away()
