@@ -4,7 +4,7 @@
 is imported: an app that only declares its routes keeps this code out of the heap."""
 
 from .http import HTTPError
-from .response import Response, error_response, send, to_response
+from .response import error_response, send, to_response
 from .runtime import CORO, format_exception, print_exception
 
 
@@ -40,34 +40,6 @@ async def before(app, req):
     return None
 
 
-def route(app, req):
-    """The handler for the request (its path parameters go to `req.params`), or HTTPError
-    404/405; OPTIONS answers itself. Small on purpose: it runs for every request."""
-    table = app.router.static.get(req.path)
-    if table is None:
-        table, params = app.router.match(req.path)
-        if table is None:
-            raise HTTPError(404)
-        req.params = params
-    handler = table.get(req.method)
-    return handler if handler is not None else _other_method(req, table)
-
-
-def _other_method(req, table):
-    """HEAD falls back to GET; OPTIONS lists the methods; anything else is 405."""
-    if req.method == "HEAD" and "GET" in table:
-        return table["GET"]
-    allow = _allow(table)
-    if req.method == "OPTIONS":
-        req.params = {"allow": allow}
-        return _options
-    raise HTTPError(405, None, {"Allow": allow})
-
-
-def _options(req, allow):
-    return Response(b"", 204, {"Allow": allow})
-
-
 async def on_error(app, req, status, exc):
     """The result for an error: the app's handler for the status or exception class, else a
     plain-text response (with the traceback when `debug`)."""
@@ -86,14 +58,6 @@ async def on_error(app, req, status, exc):
         return error_response(exc)
     debug = format_exception(exc) if app.debug else None
     return error_response(HTTPError(500), debug)
-
-
-def _allow(table):
-    methods = list(table)
-    if "GET" in table and "HEAD" not in table:
-        methods.append("HEAD")
-    methods.append("OPTIONS")
-    return ", ".join(methods)
 
 
 async def maybe_await(result):

@@ -4,12 +4,12 @@ The common request (head already complete in one read, no hooks, a str/bytes/dic
 is answered inside this one coroutine, which lives as long as the connection: on MicroPython
 every coroutine call allocates a frame, so the per-request path makes none of its own."""
 
+import json
 from asyncio import CancelledError
 
-from .dispatch import before, on_error, respond, route
 from .http import OVERLOADED, HTTPError
 from .request import Request
-from .response import Response, error_response, render, send
+from .router import route
 from .runtime import CORO, collect, print_exception, ticks_ms
 
 _FAST = (str, bytes, dict, list)
@@ -49,7 +49,7 @@ async def serve_connection(app, conn):
             req = Request(conn, head)
 
             try:
-                result = None if plain else await before(app, req)
+                result = None if plain else await _dispatch().before(app, req)
                 if result is None:
                     handler = route(app, req)
                     params = req.params
@@ -57,22 +57,22 @@ async def serve_connection(app, conn):
                     if type(result) is CORO:
                         result = await result
             except HTTPError as e:
-                result = await on_error(app, req, e.status, e)
+                result = await _dispatch().on_error(app, req, e.status, e)
             except MemoryError:
                 raise
             except Exception as e:
                 print_exception(e)
-                result = await on_error(app, req, 500, e)
+                result = await _dispatch().on_error(app, req, 500, e)
             if req.detached:  # a WebSocket took the connection over
                 return
 
             if not plain or type(result) not in _FAST:
-                keep = await respond(app, req, result)
+                keep = await _dispatch().respond(app, req, result)
             else:
                 try:
                     result = render(req, result)
                 except Exception as e:  # e.g. a dict that is not JSON-able: nothing sent yet
-                    keep = await respond(app, req, e)
+                    keep = await _dispatch().respond(app, req, e)
                 else:
                     conn.deadline = ticks_ms() + app.io_ms
                     writer.write(result)
@@ -93,11 +93,15 @@ async def serve_connection(app, conn):
     except HTTPError as e:  # from parsing: the framing cannot be trusted, so close after
         if req is not None:
             req.keep_alive = False
+        from .response import error_response
+
         await _try_send(conn, req, error_response(e))
     except CancelledError:
         if conn.timed_out:
             # A half-received request gets 408; an idle keep-alive connection just closes.
             if conn.end > conn.start:
+                from .response import Response
+
                 await _try_send(conn, None, Response("request timeout", 408))
         else:
             raise
@@ -117,8 +121,47 @@ async def _finish_body(req):
     return await reader.discard(_DISCARD_LIMIT)
 
 
+def _dispatch():
+    """Hooks, error handlers and the general response, loaded the first time they are needed."""
+    from . import dispatch
+
+    return dispatch
+
+
 async def _try_send(conn, req, response):
+    from .response import send
+
     try:
         await send(conn, req, response)
     except Exception:
         pass
+
+
+# The head of a 200 response up to the Content-Length value, per kind of body.
+_OK_TEXT = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
+_OK_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+_OK_BINARY = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
+
+
+def render(req, body):
+    """A whole 200 response for a str/bytes/dict/list result, as one bytes object (one write).
+
+    Kept to few locals: MicroPython puts larger frames on the heap, on every call."""
+    t = type(body)
+    if t is str:
+        body = body.encode()
+        head = _OK_TEXT
+    elif t is dict or t is list:
+        body = json.dumps(body).encode()
+        head = _OK_JSON
+    else:
+        head = _OK_BINARY
+    if req.keep_alive and req.http11:
+        end = b"\r\n"
+    else:
+        from .response import connection_header
+
+        end = connection_header(req, req.keep_alive)
+    if req.method == "HEAD":
+        return b"%s%d\r\n%s" % (head, len(body), end)
+    return b"".join((head, b"%d\r\n" % len(body), end, body))

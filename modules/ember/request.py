@@ -3,46 +3,6 @@
 from .http import HTTPError
 from .runtime import peer_address
 
-# Methods ember knows, as bytes -> str, so that parsing a method allocates nothing.
-METHODS = {
-    b"GET": "GET",
-    b"HEAD": "HEAD",
-    b"POST": "POST",
-    b"PUT": "PUT",
-    b"PATCH": "PATCH",
-    b"DELETE": "DELETE",
-    b"OPTIONS": "OPTIONS",
-}
-
-
-class Headers:
-    """Case-insensitive, str view of the request headers (kept internally as lowercase bytes)."""
-
-    def __init__(self, raw):
-        self._raw = raw
-
-    def get(self, name, default=None):
-        value = self._raw.get(name.lower().encode())
-        return default if value is None else value.decode()
-
-    def __getitem__(self, name):
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def __contains__(self, name):
-        return name.lower().encode() in self._raw
-
-    def __len__(self):
-        return len(self._raw)
-
-    def items(self):
-        return [(k.decode(), v.decode()) for k, v in self._raw.items()]
-
-    def __repr__(self):
-        return "Headers(%r)" % (self.items(),)
-
 
 class Request:
     """One HTTP request, parsed from the head bytes; anything costly is computed on first use.
@@ -50,7 +10,12 @@ class Request:
     Parsing validates every header line but extracts only the fields that frame the message
     (found in a lowercased copy of the head); the headers dict is built on first access."""
 
-    # Defaults as class attributes: an instance stores only what differs (less heap per request).
+    # Defaults as class attributes: an instance stores only what differs from them, and each
+    # instance attribute grows its dict (heap, per request). The usual request is a keep-alive
+    # HTTP/1.1 GET, so it stores just conn, _head and path.
+    method = "GET"
+    http11 = True
+    keep_alive = True
     params = None
     query_string = b""
     upgrade = False
@@ -73,7 +38,13 @@ class Request:
         if eol < 0:
             eol = len(head)
         _request_line(self, head, eol, app)
-        _framing(self, head, _check_fields(head, eol + 2, app))
+        seen = _check_fields(head, eol + 2, app.max_header_line)
+        if seen >> 8 > app.max_headers:
+            raise HTTPError(431, "too many header fields")
+        # Every CR and LF is one of the CRLFs counted above; NUL never belongs in a head.
+        if head.count(b"\n") != seen >> 8 or head.count(b"\r") != seen >> 8 or b"\0" in head:
+            raise HTTPError(400, "stray CR, LF or NUL in the head")
+        _framing(self, head, seen & 255)
 
     @property
     def app(self):
@@ -106,6 +77,9 @@ class Request:
     # -- head --
     @property
     def headers(self):
+        """Case-insensitive view: `req.headers.get("Content-Type")` -> str or None."""
+        from .headers import Headers
+
         return Headers(self._h)
 
     @property
@@ -212,10 +186,8 @@ def _request_line(req, head, eol, app):
     sp2 = head.find(b" ", sp1 + 1, eol)
     if sp1 <= 0 or sp2 <= sp1 + 1 or head.find(b" ", sp2 + 1, eol) >= 0:
         raise HTTPError(400, "malformed request line")
-    if sp1 == 3 and head.startswith(b"GET"):
-        req.method = "GET"
-    else:
-        req.method = METHODS.get(head[:sp1]) or _token(head[:sp1]).decode()
+    if sp1 != 3 or not head.startswith(b"GET"):  # GET is the class default
+        req.method = _token(head[:sp1]).decode()
     if eol - sp2 != 9 or not head.startswith(b"HTTP/1.", sp2 + 1):
         if head.startswith(b"HTTP/", sp2 + 1) and eol - sp2 == 9:
             raise HTTPError(505)
@@ -224,7 +196,8 @@ def _request_line(req, head, eol, app):
     eol = head[eol - 1]  # the minor version digit
     if eol != 49 and eol != 48:  # "1", "0"
         raise HTTPError(505)
-    req.http11 = eol == 49
+    if eol == 48:
+        req.http11 = False  # True is the class default
     if sp1[0] != 47:  # "/"
         sp1 = _origin_form(sp1, req.method)
     eol = sp1.find(b"?")
@@ -237,41 +210,35 @@ def _request_line(req, head, eol, app):
         raise HTTPError(400, "bad percent-encoding in path")
 
 
-def _check_fields(head, pos, app):
-    """Each header line within its limit, `name:` with no whitespace in the name; no stray CR,
-    LF or NUL. The fields themselves are extracted only when asked for.
+def _check_fields(head, pos, limit):
+    """Each header line within `limit`, `name:` with no whitespace in the name. The fields
+    themselves are extracted only when asked for.
 
-    Returns what the names start with, so framing searches only for fields that may be there:
-    8 per Host line, |1 for a name starting with c, |2 with t, |4 with e."""
-    n = len(head)
-    count = 0
+    Returns 256 per line, plus what the names start with, so framing searches only for fields
+    that may be there: 8 per Host line, |1 for a name starting with c, |2 with t, |4 with e.
+    (Six locals at most: MicroPython would put a larger frame on the heap, every request.)"""
     seen = 0
-    while pos < n:
+    while pos < len(head):
         end = head.find(b"\r\n", pos)
         if end < 0:
-            end = n
-        if end - pos > app.max_header_line:
+            end = len(head)
+        if end - pos > limit:
             raise HTTPError(431, "header field too long")
         colon = head.find(b":", pos, end)
         if colon <= pos or head.find(b" ", pos, colon) >= 0 or head.find(b"\t", pos, colon) >= 0:
             raise HTTPError(400, "malformed header field")
-        count += 1
-        c = head[pos] | 32  # the name's first letter, lowercased
-        if c == 104:  # h: Host?
+        seen += 256
+        if head[pos] | 32 == 104:  # h: Host? (counted up to 3: two already mean a repeat)
             if colon - pos == 4 and head[pos + 1] | 32 == 111 and head[pos + 2] | 32 == 115:
-                seen += 8 if head[pos + 3] | 32 == 116 else 0
-        elif c == 99:  # c: Connection, Content-Length
+                if head[pos + 3] | 32 == 116 and seen & 24 != 24:
+                    seen += 8
+        elif head[pos] | 32 == 99:  # c: Connection, Content-Length
             seen |= 1
-        elif c == 116:  # t: Transfer-Encoding
+        elif head[pos] | 32 == 116:  # t: Transfer-Encoding
             seen |= 2
-        elif c == 101:  # e: Expect
+        elif head[pos] | 32 == 101:  # e: Expect
             seen |= 4
         pos = end + 2
-    if count > app.max_headers:
-        raise HTTPError(431, "too many header fields")
-    # Every CR and LF is one of the CRLFs counted above; NUL never belongs in a head.
-    if head.count(b"\n") != count or head.count(b"\r") != count or b"\0" in head:
-        raise HTTPError(400, "stray CR, LF or NUL in the head")
     return seen
 
 
@@ -279,7 +246,8 @@ def _framing(req, head, seen):
     """Body length and persistence, from the few fields that decide them."""
     if seen >> 3 != 1 and (req.http11 or seen > 15):
         raise HTTPError(400, "missing Host header" if seen < 8 else "repeated host")
-    req.keep_alive = req.http11
+    if not req.http11:
+        req.keep_alive = False
     if seen & 7:  # maybe Connection, Content-Length, Transfer-Encoding or Expect
         _fields(req, head, head.lower())
 
@@ -303,9 +271,10 @@ def _fields(req, head, low):
 def _connection(req, low, i):
     end = _end(low, i)
     if req.http11:
-        req.keep_alive = low.find(b"close", i, end) < 0
-    else:
-        req.keep_alive = low.find(b"keep-alive", i, end) >= 0
+        if low.find(b"close", i, end) >= 0:
+            req.keep_alive = False
+    elif low.find(b"keep-alive", i, end) >= 0:
+        req.keep_alive = True
     if low.find(b"upgrade", i, end) >= 0:
         req.upgrade = True
 
@@ -345,7 +314,7 @@ def _end(low, start):
 
 
 def _token(method):
-    """An unknown but well-formed method stays a method (405/501 later); anything else is 400."""
+    """A well-formed method (capital letters) stays a method (405 later); anything else is 400."""
     if not method or not method.isalpha() or not method.isupper():
         raise HTTPError(400, "malformed request line")
     return method

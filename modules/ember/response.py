@@ -126,31 +126,6 @@ def connection_header(req, keep):
     return b"\r\n"
 
 
-# The head of a 200 response up to the Content-Length value, per kind of body.
-_OK_TEXT = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
-_OK_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-_OK_BINARY = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
-
-
-def render(req, body):
-    """A whole 200 response for a str/bytes/dict/list result, as one bytes object (one write).
-
-    Kept to few locals: MicroPython puts larger frames on the heap, on every call."""
-    t = type(body)
-    if t is str:
-        body = body.encode()
-        head = _OK_TEXT
-    elif t is dict or t is list:
-        body = json.dumps(body).encode()
-        head = _OK_JSON
-    else:
-        head = _OK_BINARY
-    end = b"\r\n" if req.keep_alive and req.http11 else connection_header(req, req.keep_alive)
-    if req.method == "HEAD":
-        return b"%s%d\r\n%s" % (head, len(body), end)
-    return b"".join((head, b"%d\r\n" % len(body), end, body))
-
-
 def error_response(exc, debug_text=None):
     """The response for an HTTPError (plain-text reason, plus its headers)."""
     body = exc.reason if debug_text is None else exc.reason + "\n\n" + debug_text

@@ -4,6 +4,8 @@ Patterns are split on "/" once, at registration; a segment is literal text or a 
 parameter: `<name>` (non-empty text), `<int:name>` (digits, given as int) or `<path:name>` (the
 rest of the path, slashes included; last segment only)."""
 
+from .http import HTTPError
+
 
 class Router:
     def __init__(self):
@@ -101,3 +103,41 @@ class Router:
 def _unparse(seg):
     name, kind = seg
     return "<%s:%s>" % (kind, name) if kind else "<%s>" % name
+
+
+def route(app, req):
+    """The handler for the request (its path parameters go to `req.params`), or HTTPError
+    404/405; OPTIONS answers itself. Small on purpose: it runs for every request."""
+    table = app.router.static.get(req.path)
+    if table is None:
+        table, params = app.router.match(req.path)
+        if table is None:
+            raise HTTPError(404)
+        req.params = params
+    handler = table.get(req.method)
+    return handler if handler is not None else _other_method(req, table)
+
+
+def _other_method(req, table):
+    """HEAD falls back to GET; OPTIONS lists the methods; anything else is 405."""
+    if req.method == "HEAD" and "GET" in table:
+        return table["GET"]
+    allow = _allow(table)
+    if req.method == "OPTIONS":
+        req.params = {"allow": allow}
+        return _options
+    raise HTTPError(405, None, {"Allow": allow})
+
+
+def _options(req, allow):
+    from .response import Response
+
+    return Response(b"", 204, {"Allow": allow})
+
+
+def _allow(table):
+    methods = list(table)
+    if "GET" in table and "HEAD" not in table:
+        methods.append("HEAD")
+    methods.append("OPTIONS")
+    return ", ".join(methods)
