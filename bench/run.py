@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import realtime  # bench/realtime.py
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 APPS = BENCH / "apps"
@@ -736,6 +738,11 @@ def main():
                     p.stop()
             say("  wrk")
             r["wrk"] = measure_wrk(s, cfg["secs"])
+            if s.name in ("ember", "microdot"):  # issue #3: same endpoints, same clients
+                say("  WebSocket echo, SSE fan-out (bench/realtime.py)")
+                r["realtime"] = realtime.measure(
+                    realtime.unix_cmd(s.binary, "rt_" + s.name),
+                    {**os.environ, "MICROPYPATH": ".frozen:" + str(APPS)}, cfg["secs"])
             say("  overload")
             r["overload"] = overload(s, cfg["osecs"], clients=cfg["clients"])
             if s.name == "ember":  # also a configuration sized for a 24 KB heap
@@ -772,11 +779,10 @@ def report(results, order, cfg, srvs):
         if "ember" in results and "top_functions" in results["ember"].get("probe", {}):
             doc += ["## ember: top functions per GET (callgrind self cost, window B − A, / N)",
                     "", top_table(results["ember"], 20), ""]
-        missing = [m for m in ("websocket", "sse")
-                   if not (ROOT / "modules" / "ember" / (m + ".py")).exists()]
-        if missing:
-            doc += ["WebSocket echo and SSE fan-out throughput (issue #3): not measured, ember has "
-                    "no " + " / ".join("ember." + m for m in missing) + " module yet.", ""]
+        rt = {n: results[n]["realtime"] for n in order if "realtime" in results[n]}
+        if rt:
+            doc += ["## WebSocket echo and SSE fan-out (bench/realtime.py, frozen binaries)", "",
+                    realtime.table(rt, argparse.Namespace(streams=10)), ""]
         doc += ["## Overload detail", ""]
         for n, key in [(n, k) for n in order for k in ("overload", "overload_small")]:
             o = results[n].get(key)
