@@ -135,9 +135,12 @@ class App:
 
     async def serve(self, host="0.0.0.0", port=80, ready=None):
         """Listen and serve until `shutdown()`; `ready(port)` is called once listening."""
+        # Every connection's buffer first, while the heap is still in one piece: a small heap
+        # fragments as the serving code loads, and then has no room left for them.
+        pool = [bytearray(self.max_head) for _ in range(self.max_connections)]
         from .server import Server
 
-        self.server = Server(self, host, port)
+        self.server = Server(self, host, port, pool)
         if ready is not None:
             ready(self.server.port)
         try:

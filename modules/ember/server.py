@@ -14,11 +14,9 @@ from .runtime import MICROPYTHON, collect, mem_free, print_exception, ticks_diff
 
 
 class Server:
-    def __init__(self, app, host, port):
+    def __init__(self, app, host, port, pool):
         self.app = app
-        # Connection buffers are allocated on demand and kept for reuse, never freed: the heap
-        # holds at most max_connections of them and does not fragment under load.
-        self.pool = []
+        self.pool = pool  # one buffer per connection slot, allocated once (see App.serve)
         self.conns = []
         self.accepting = None  # the accept task; cancelling it stops the server
         self.stopped = False
@@ -112,9 +110,7 @@ class Server:
             raise
 
     def _admit(self, reader, writer, peer):
-        pool = self.pool
-        buf = pool.pop() if pool else bytearray(self.app.max_head)
-        conn = Connection(self.app, reader, writer, buf, peer)
+        conn = Connection(self.app, reader, writer, self.pool.pop(), peer)
         self.conns.append(conn)
         try:
             conn.task = asyncio.create_task(self._serve(conn))

@@ -3,7 +3,7 @@ import gc
 
 import ember
 
-app = ember.App(max_connections=3, max_head=512, min_free=256, header_timeout=2)
+app = ember.App(max_connections=2, max_head=512, min_free=1536, header_timeout=2)
 
 
 @app.get("/")
