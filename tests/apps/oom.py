@@ -33,6 +33,7 @@ def request_init(self, conn, head):
 
 request.Request.__init__ = request_init
 
+
 class FailingWriter:
     """Wraps the connection's writer; its write raises when armed (the response to `/`)."""
 
