@@ -4,6 +4,20 @@ from .http import HTTPError
 from .runtime import ticks_ms
 
 
+def compact(mv, start, end):
+    """Move `mv[start:end]` to the front of `mv`; returns its length.
+
+    In steps no longer than the gap: the copies must not overlap (a memoryview slice assignment
+    is a plain memcpy on MicroPython)."""
+    n = end - start
+    i = 0
+    while i < n:
+        k = n - i if n - i < start else start
+        mv[i : i + k] = mv[start + i : start + i + k]
+        i += k
+    return n
+
+
 class Connection:
     """Bytes flow through `buf` (a pooled bytearray): `buf[start:end]` is read but not consumed.
 
@@ -30,17 +44,9 @@ class Connection:
 
     async def fill(self):
         """Read more bytes after `end`, compacting first; returns how many (0 at EOF)."""
-        start = self.start
-        if start:
-            n = self.end - start
-            mv = self.mv
-            i = 0
-            while i < n:  # move down in steps no longer than the gap: copies must not overlap
-                k = n - i if n - i < start else start
-                mv[i : i + k] = mv[start + i : start + i + k]
-                i += k
+        if self.start:
+            self.end = compact(self.mv, self.start, self.end)
             self.start = 0
-            self.end = n
         end = self.end
         if end == len(self.buf):
             return -1

@@ -14,6 +14,7 @@ A part that the handler does not read is skipped. Errors: not multipart -> 415; 
 malformed or truncated body -> 400; more than `max_parts` parts or a field read over
 `max_field` bytes -> 413. `part.filename` comes from the client: never use it as a path as is."""
 
+from .connection import compact
 from .http import HTTPError
 
 
@@ -97,17 +98,9 @@ class Parser:
 
     async def _fill(self):
         """Compact and read more; sets `eof` at the end of the body."""
-        start = self.start
-        if start:
-            n = self.end - start
-            mv = self.mv
-            i = 0
-            while i < n:  # move down in steps no longer than the gap: copies must not overlap
-                k = n - i if n - i < start else start
-                mv[i : i + k] = mv[start + i : start + i + k]
-                i += k
+        if self.start:
+            self.end = compact(self.mv, self.start, self.end)
             self.start = 0
-            self.end = n
         if self.end == len(self.buf):
             return
         try:
