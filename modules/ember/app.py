@@ -82,10 +82,12 @@ class App:
 
     def mount(self, prefix, app):
         """Serve `app`'s routes under `prefix` (its hooks and error handlers stay its own)."""
+        from .mount import Mounted
+
         prefix = prefix.rstrip("/")
         for path, table in app.router.routes():
             for method, handler in table.items():
-                self.router.add(prefix + path, (method,), _Mounted(app, handler))
+                self.router.add(prefix + path, (method,), Mounted(app, handler))
 
     def static(self, prefix, directory, **options):
         """Serve the files under `directory` at `prefix`; options as `ember.static.static`."""
@@ -159,31 +161,3 @@ class App:
         """Close the listener and every open connection; `serve()` then returns."""
         if self.server is not None:
             self.server.stop()
-
-
-class _Mounted:
-    """A sub-app's handler, run with the sub-app's own hooks and error handlers."""
-
-    def __init__(self, app, handler):
-        self.app = app
-        self.handler = handler
-
-    async def __call__(self, req, **params):
-        from .dispatch import maybe_await, on_error
-        from .http import HTTPError
-
-        app = self.app
-        try:
-            for hook in app.before:
-                result = await maybe_await(hook(req))
-                if result is not None:
-                    return result
-            return await maybe_await(self.handler(req, **params))
-        except HTTPError as e:
-            return await on_error(app, req, e.status, e)
-        except MemoryError:
-            raise
-        except Exception as e:
-            if not app.error_handlers:
-                raise
-            return await on_error(app, req, 500, e)

@@ -23,10 +23,7 @@ class Request:
     content_length = 0
     detached = False  # set by a handler that took the connection over (WebSocket): no response
     _reader = None
-    _args = None
-    _cookies = None
     _body = None
-    _hd = None
 
     def __init__(self, conn, head):
         # Parsing is split into small functions: on MicroPython a function with many locals
@@ -46,80 +43,36 @@ class Request:
             raise HTTPError(400, "stray CR, LF or NUL in the head")
         _framing(self, head, seen & 255)
 
-    @property
-    def app(self):
-        return self.conn.app
+    def __getattr__(self, name):
+        """What is computed only when asked for, then kept: `headers`, `args`, `cookies`,
+        `client_addr`, `content_type`, `app`, and `_h` (the header fields as a dict, lowercase
+        bytes name -> bytes value). One method costs a device less heap than a property each."""
+        if name == "_h":
+            value = _fields_dict(self._head)
+        elif name == "headers":  # case-insensitive view: req.headers.get("Content-Type") -> str
+            from .headers import Headers
 
-    @property
-    def _h(self):
-        """Header fields as a dict, lowercase bytes name -> bytes value (repeats joined)."""
-        h = self._hd
-        if h is None:
-            h = self._hd = {}
-            head = self._head
-            low = head.lower()
-            pos = head.find(b"\r\n") + 2
-            n = len(head)
-            while 2 <= pos < n:
-                end = head.find(b"\r\n", pos)
-                if end < 0:
-                    end = n
-                colon = head.find(b":", pos, end)
-                name = low[pos:colon]
-                value = head[colon + 1 : end].strip()
-                old = h.get(name)
-                if old is not None:
-                    value = old + (b"; " if name == b"cookie" else b", ") + value
-                h[name] = value
-                pos = end + 2
-        return h
-
-    # -- head --
-    @property
-    def headers(self):
-        """Case-insensitive view: `req.headers.get("Content-Type")` -> str or None."""
-        from .headers import Headers
-
-        return Headers(self._h)
-
-    @property
-    def args(self):
-        """Query arguments, a MultiDict (`?a=1&a=2` keeps both)."""
-        if self._args is None:
+            value = Headers(self._h)
+        elif name == "args":  # query arguments, a MultiDict (`?a=1&a=2` keeps both)
             from .urlencoded import parse
 
             try:
-                self._args = parse(self.query_string)
+                value = parse(self.query_string)
             except ValueError:
                 raise HTTPError(400, "bad query string")
-        return self._args
-
-    @property
-    def cookies(self):
-        """Request cookies, name -> value."""
-        if self._cookies is None:
-            self._cookies = {}
-            raw = self._h.get(b"cookie")
-            if raw:
-                for pair in raw.split(b";"):
-                    eq = pair.find(b"=")
-                    if eq > 0:
-                        name = pair[:eq].strip()
-                        value = pair[eq + 1 :].strip()
-                        if len(value) > 1 and value[0] == 34 and value[-1] == 34:  # quoted
-                            value = value[1:-1]
-                        self._cookies[name.decode()] = value.decode()
-        return self._cookies
-
-    @property
-    def client_addr(self):
-        """(host, port) of the peer."""
-        return peer_address(self.conn.peer)
-
-    @property
-    def content_type(self):
-        value = self._h.get(b"content-type")
-        return value.decode() if value is not None else None
+        elif name == "cookies":  # name -> value
+            value = _cookies(self._h.get(b"cookie"))
+        elif name == "client_addr":  # (host, port) of the peer
+            value = peer_address(self.conn.peer)
+        elif name == "content_type":
+            value = self._h.get(b"content-type")
+            value = value.decode() if value is not None else None
+        elif name == "app":
+            return self.conn.app
+        else:
+            raise AttributeError(name)
+        setattr(self, name, value)
+        return value
 
     # -- body --
     def stream(self):
@@ -335,3 +288,36 @@ def _unquote(path):
     from .urlencoded import unquote
 
     return unquote(path)
+
+
+def _fields_dict(head):
+    h = {}
+    low = head.lower()
+    pos = head.find(b"\r\n") + 2
+    n = len(head)
+    while 2 <= pos < n:
+        end = head.find(b"\r\n", pos)
+        if end < 0:
+            end = n
+        colon = head.find(b":", pos, end)
+        name = low[pos:colon]
+        value = head[colon + 1 : end].strip()
+        old = h.get(name)
+        if old is not None:  # repeats are joined (Cookie with "; ")
+            value = old + (b"; " if name == b"cookie" else b", ") + value
+        h[name] = value
+        pos = end + 2
+    return h
+
+
+def _cookies(raw):
+    cookies = {}
+    if raw:
+        for pair in raw.split(b";"):
+            eq = pair.find(b"=")
+            if eq > 0:
+                value = pair[eq + 1 :].strip()
+                if len(value) > 1 and value[0] == 34 and value[-1] == 34:  # quoted
+                    value = value[1:-1]
+                cookies[pair[:eq].strip().decode()] = value.decode()
+    return cookies

@@ -99,16 +99,6 @@ class Server:
             s.close()
             raise
 
-    async def _accept_cpython(self):
-        loop = asyncio.get_running_loop()
-        s, peer = await loop.sock_accept(self.sock)
-        reader, writer = await asyncio.open_connection(sock=s, limit=self.app.max_head)
-        try:
-            self._admit(_CPythonReader(reader), writer, peer)
-        except BaseException:
-            writer.close()
-            raise
-
     def _admit(self, reader, writer, peer):
         conn = Connection(self.app, reader, writer, self.pool.pop(), peer)
         self.conns.append(conn)
@@ -147,14 +137,28 @@ class Server:
                     conn.task.cancel()
 
 
-class _CPythonReader:
-    """CPython's StreamReader has no `readinto`; this is the one method ember needs from it."""
+if not MICROPYTHON:  # CPython's accept path, not even defined on a device
 
-    def __init__(self, reader):
-        self.reader = reader
+    async def _accept_cpython(self):
+        loop = asyncio.get_running_loop()
+        s, peer = await loop.sock_accept(self.sock)
+        reader, writer = await asyncio.open_connection(sock=s, limit=self.app.max_head)
+        try:
+            self._admit(_CPythonReader(reader), writer, peer)
+        except BaseException:
+            writer.close()
+            raise
 
-    async def readinto(self, buf):
-        data = await self.reader.read(len(buf))
-        n = len(data)
-        buf[:n] = data
-        return n
+    Server._accept_cpython = _accept_cpython
+
+    class _CPythonReader:
+        """CPython's StreamReader has no `readinto`; this is the one method ember needs from it."""
+
+        def __init__(self, reader):
+            self.reader = reader
+
+        async def readinto(self, buf):
+            data = await self.reader.read(len(buf))
+            n = len(data)
+            buf[:n] = data
+            return n
