@@ -113,6 +113,9 @@ class Server:
             await serve_connection(self.app, conn)
         except asyncio.CancelledError:  # shutdown: serve_connection has closed it
             pass
+        except MemoryError:  # no room even to start serving it: close it, free the slot
+            collect()
+            await conn.close()
         finally:
             self._release(conn)
 
