@@ -100,12 +100,17 @@ class Server:
             raise
 
     def _admit(self, reader, writer, peer):
-        conn = Connection(self.app, reader, writer, self.pool.pop(), peer)
-        self.conns.append(conn)
+        """Give the new connection a buffer and a task; on MemoryError, the buffer goes back."""
+        buf = self.pool.pop()
+        conn = None
         try:
+            conn = Connection(self.app, reader, writer, buf, peer)
+            self.conns.append(conn)
             conn.task = asyncio.create_task(self._serve(conn))
         except BaseException:
-            self._release(conn)
+            if conn in self.conns:
+                self.conns.remove(conn)
+            self.pool.append(buf)
             raise
 
     async def _serve(self, conn):
