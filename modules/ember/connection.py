@@ -25,6 +25,8 @@ class Connection:
     `deadline` (ticks_ms, or None) is checked by the server's watchdog, which cancels the task of
     a connection whose read or write outlives it."""
 
+    sock = None  # the accepted socket, where ember's listener has it: closing it allocates nothing
+
     def __init__(self, app, reader, writer, buf, peer):
         self.app = app
         self.reader = reader

@@ -94,7 +94,7 @@ class Server:
         try:
             s.setblocking(False)
             stream = asyncio.StreamReader(s, {"peername": peer})
-            self._admit(stream, stream, peer)
+            self._admit(stream, stream, peer).sock = s
         except BaseException:
             s.close()
             raise
@@ -112,6 +112,7 @@ class Server:
                 self.conns.remove(conn)
             self.pool.append(buf)
             raise
+        return conn
 
     async def _serve(self, conn):
         try:
@@ -120,7 +121,10 @@ class Server:
             pass
         except MemoryError:  # no room even to start serving it: close it, free the slot
             collect()
-            await conn.close()
+            if conn.sock is not None:
+                conn.sock.close()
+            else:
+                await conn.close()
         finally:
             self._release(conn)
 
