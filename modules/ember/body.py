@@ -1,6 +1,6 @@
 """Request bodies: Content-Length or chunked, read through the connection's buffer."""
 
-from .http import HTTPError
+from .http import CONTINUE, HTTPError
 
 
 class BodyReader:
@@ -42,7 +42,7 @@ class BodyReader:
             return 0
         if self.expect_continue:
             self.expect_continue = False
-            await self.conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            await self.conn.send(CONTINUE)
         if not self.left:  # 0, or None between chunks
             if not self.chunked:
                 self.done = True

@@ -23,15 +23,13 @@ def peer_address(addr):
         return addr
     import socket
 
-    ip = socket.sockaddr(addr)[1]
-    return ("%d.%d.%d.%d" % (ip[0], ip[1], ip[2], ip[3]), socket.sockaddr(addr)[2])
+    _, ip, port = socket.sockaddr(addr)
+    return ("%d.%d.%d.%d" % (ip[0], ip[1], ip[2], ip[3]), port)
 
 
 if MICROPYTHON:
     import gc
     import time
-
-    from micropython import const  # noqa: F401  (re-exported)
 
     ticks_ms = time.ticks_ms
     ticks_diff = time.ticks_diff
@@ -51,9 +49,6 @@ if MICROPYTHON:
 else:
     import time
     import traceback
-
-    def const(x):
-        return x
 
     def ticks_ms():
         return int(time.monotonic() * 1000)
