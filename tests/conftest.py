@@ -194,3 +194,20 @@ def recv_all(s, timeout=5.0):
 
 def have_curl():
     return shutil.which("curl") is not None
+
+
+def stats(app):
+    """A test app's /stats route (counters the realtime and streaming apps keep)."""
+    import httpx
+
+    return httpx.get(app.url + "/stats", timeout=10).json()
+
+
+def wait_for_stat(app, key, value, timeout=5.0):
+    """Poll /stats until `key` reaches `value`; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stats(app)[key] >= value:
+            return True
+        time.sleep(0.05)
+    return False

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from conftest import recv_all
+from conftest import recv_all, stats, wait_for_stat
 
 pytestmark = pytest.mark.integration
 
@@ -15,19 +15,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def rt(serve):
     return serve("realtime")
-
-
-def stats(app):
-    return httpx.get(app.url + "/stats", timeout=10).json()
-
-
-def wait_for_stat(app, key, value, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if stats(app)[key] >= value:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def parse(lines):

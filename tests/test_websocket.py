@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
 
-from conftest import RUNTIME, recv_all
+from conftest import RUNTIME, recv_all, stats, wait_for_stat
 
 pytestmark = pytest.mark.integration
 
@@ -31,19 +31,6 @@ def ws_url(app, path):
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 30))
-
-
-def stats(app):
-    return httpx.get(app.url + "/stats", timeout=10).json()
-
-
-def wait_for_stat(app, key, value, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if stats(app)[key] >= value:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # -- a raw client -------------------------------------------------------------------------------
