@@ -124,6 +124,16 @@ class RunningApp:
     def output(self):
         return "".join(self.lines)
 
+    def printed(self, text, timeout=5):
+        """Whether `text` shows up in the output within `timeout` seconds (it is read by a
+        thread, so a line the server has just written may not be here yet)."""
+        end = time.monotonic() + timeout
+        while text not in self.output():
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.02)
+        return True
+
     def alive(self):
         return self.proc.poll() is None
 
@@ -190,6 +200,34 @@ def recv_all(s, timeout=5.0):
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def assert_clean_keep_alive(port, path="/stats", pause=0.5):
+    """Two GETs on one keep-alive connection, `pause` apart, each answered with exactly one
+    response: nothing else written into the connection, nothing taken from it (as a task left
+    behind by an earlier client of the same connection slot would)."""
+    request = ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        for _ in range(2):
+            s.sendall(request)
+            reply = b""
+            while b"\r\n\r\n" not in reply:
+                chunk = s.recv(4096)
+                assert chunk, "closed: %r" % reply
+                reply += chunk
+            head, _, body = reply.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 "), reply
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            while len(body) < length:
+                body += s.recv(4096)
+            time.sleep(pause)
+            s.settimeout(0.05)
+            try:
+                extra = s.recv(4096)
+            except socket.timeout:
+                extra = b""
+            s.settimeout(5)
+            assert len(body) == length and extra == b"", (reply, extra)
 
 
 def have_curl():

@@ -12,6 +12,7 @@ from ember_host import heap
 IMPORT_BUDGET = 6 * 1024
 GET_BUDGET = 2 * 1024
 
+
 @pytest.fixture(scope="module")
 def binary():
     b = unix_binary()

@@ -2,6 +2,7 @@
 connection slot always comes back."""
 
 import json
+import re
 import socket
 import threading
 import time
@@ -30,8 +31,8 @@ def body(reply):
 def assert_recovered(port):
     assert body(get(port, "/")) == b"alive"
     slots = json.loads(body(get(port, "/slots")))
-    assert slots["conns"] == 1  # just this request's connection
-    assert slots["conns"] + slots["pool"] == 8  # no buffer lost
+    assert slots["busy"] == 1  # just this request's connection
+    assert slots["workers"] == 8  # every slot still has its worker
 
 
 def test_memory_error_in_handler_answers_503(oom):
@@ -61,6 +62,27 @@ def test_memory_error_keep_alive_client_sees_503_then_reconnects(oom):
         assert client.get("/handler").status_code == 503
         assert client.get("/").text == "alive"
     assert_recovered(oom.port)
+
+
+def test_slots_fitted_to_a_small_heap(serve):
+    # The default App wants 8 slots of 1 KB; a 32 KB heap holds fewer, and serve() says so.
+    app = serve("defaults", heapsize="32k", frozen=True)
+    made = re.search(r"ember: heap for (\d+) of 8 connections", app.output())
+    assert made, app.output()
+    slots = int(made.group(1))
+    assert 1 <= slots < 8
+    assert json.loads(body(get(app.port, "/slots"))) == {"slots": slots, "busy": 1}
+    # More clients than slots at once: the rest wait in the listen backlog, all are answered.
+    replies = []
+    threads = [
+        threading.Thread(target=lambda: replies.append(body(get(app.port, "/"))))
+        for _ in range(3 * slots)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert replies == [b"ok"] * (3 * slots)
 
 
 @pytest.mark.xfail(

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from conftest import recv_all, stats, wait_for_stat
+from conftest import assert_clean_keep_alive, raw, recv_all, stats, wait_for_stat
 
 pytestmark = pytest.mark.integration
 
@@ -146,3 +146,14 @@ def test_http10_stream_is_close_delimited(rt):
     events = parse(body.decode().split("\n"))
     assert events[1] == {"event": "tick", "id": "1", "data": '{"i": 1}'}
     assert events[-1] == {"event": "end", "data": "done"}
+
+
+def test_handler_returning_without_close_leaves_nothing_behind(rt):
+    reply = raw(rt.port, b"GET /sse/abandoned HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b"0\r\n\r\n"), reply
+    time.sleep(0.2)  # its slot is free again
+    # The listener holds the next free slot ready: a first client takes that one, the second gets
+    # the abandoned handler's slot, and must see nothing of it (no ping, no keep-alive comment,
+    # no request bytes taken by a watcher).
+    with socket.create_connection(("127.0.0.1", rt.port)):
+        assert_clean_keep_alive(rt.port)

@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
 
-from conftest import RUNTIME, recv_all, stats, wait_for_stat
+from conftest import RUNTIME, assert_clean_keep_alive, recv_all, stats, wait_for_stat
 
 pytestmark = pytest.mark.integration
 
@@ -324,7 +324,7 @@ def test_handler_exception_closes_1011(rt):
             assert ws.close_code == 1011
 
     run(go())
-    assert "handler bug" in rt.output()
+    assert rt.printed("handler bug"), rt.output()
 
 
 def test_manual_accept_api(rt):
@@ -482,3 +482,15 @@ def test_plain_get_on_websocket_route_is_not_upgraded(rt):
                 pass
 
         run(go())
+
+
+def test_handler_returning_without_close_leaves_nothing_behind(rt):
+    ws = Raw(rt, "/ws/abandoned")
+    assert recv_all(ws.s, 5) == b""  # the server closed it, with no frame (its handler is gone)
+    ws.s.close()
+    time.sleep(0.2)  # its slot is free again
+    # The listener holds the next free slot ready: a first client takes that one, the second gets
+    # the abandoned handler's slot, and must see nothing of it (no ping, no keep-alive comment,
+    # no request bytes taken by a watcher).
+    with socket.create_connection(("127.0.0.1", rt.port)):
+        assert_clean_keep_alive(rt.port)

@@ -15,7 +15,8 @@ class App:
     header_timeout: seconds to receive a request head (408).  idle_timeout: seconds a keep-alive
         connection may wait for its next request.  io_timeout: seconds any body read or
         response write may stall.
-    min_free: bytes of free heap below which new connections wait (MicroPython).
+    min_free: bytes of free heap below which a new connection waits, unless none is open; also
+        what the connection slots leave free when `serve()` makes them (MicroPython).
     debug: tracebacks in 500 responses.  access_log: one line per request.
     """
 
@@ -130,23 +131,19 @@ class App:
         from .connection import Connection
         from .protocol import serve_connection
 
-        peer = writer.get_extra_info("peername")
-        conn = Connection(self, reader, writer, bytearray(self.max_head), peer)
+        conn = Connection(self, bytearray(self.max_head))
+        conn.reset(reader, writer, writer.get_extra_info("peername"))
         conn.task = asyncio.current_task()
         await serve_connection(self, conn)
 
     async def serve(self, host="0.0.0.0", port=80, ready=None):
-        """Listen and serve until `shutdown()`; `ready(port)` is called once listening."""
-        # Every connection's buffer first, while the heap is still in one piece: a small heap
-        # fragments as the serving code loads, and then has no room left for them.
-        pool = [bytearray(self.max_head) for _ in range(self.max_connections)]
+        """Listen and serve until `shutdown()`; `ready(port)` is called once the listening socket
+        and the connection slots are made."""
         from .server import Server
 
-        self.server = Server(self, host, port, pool)
-        if ready is not None:
-            ready(self.server.port)
+        self.server = Server(self, host, port)
         try:
-            await self.server.run()
+            await self.server.run(ready)
         finally:
             self.server = None
 

@@ -22,23 +22,30 @@ class Connection:
     """Bytes flow through `buf` (a pooled bytearray): `buf[start:end]` is read but not consumed.
 
     Leftover bytes after a request's head stay there for its body or the next pipelined request.
-    `deadline` (ticks_ms, or None) is checked by the server's watchdog, which cancels the task of
-    a connection whose read or write outlives it."""
+    `deadline` (ticks_ms, or None) is checked by the server's watchdog, which cancels `task` (the
+    one serving it) when a read or write outlives it. Under ember's listener a Connection is a
+    connection slot: made once, then `reset` for each client it serves."""
 
-    sock = None  # the accepted socket, where ember's listener has it: closing it allocates nothing
+    idle = False  # a slot waiting for its next client (set by its worker, cleared by the listener)
 
-    def __init__(self, app, reader, writer, buf, peer):
+    def __init__(self, app, buf):
         self.app = app
-        self.reader = reader
-        self.writer = writer
         self.buf = buf
         self.mv = memoryview(buf)
+        self.task = None
+        self.reset()
+
+    def reset(self, reader=None, writer=None, peer=None, sock=None):
+        """Start over with a new client's streams; without them, drop the last client's."""
+        self.reader = reader
+        self.writer = writer
+        self.peer = peer
+        self.sock = sock  # where ember's listener accepted it: closing it allocates nothing
+        self.owner = None  # the WebSocket or event stream that took the connection over
         self.start = 0
         self.end = 0
-        self.peer = peer
         self.deadline = None
         self.timed_out = False
-        self.task = None
         self.served = 0  # requests answered; after the first, waiting is keep-alive idling
 
     def expire_in(self, ms):

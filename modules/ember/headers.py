@@ -1,4 +1,5 @@
-"""The request headers as a case-insensitive mapping of str (loaded on first use)."""
+"""The request's header fields, parsed on first use: as a dict of bytes, as a case-insensitive
+mapping of str, and the cookies."""
 
 
 class Headers:
@@ -28,3 +29,38 @@ class Headers:
 
     def __repr__(self):
         return "Headers(%r)" % (self.items(),)
+
+
+def fields(head):
+    """The fields of a request head: a dict of lowercase bytes name -> bytes value."""
+    h = {}
+    low = head.lower()
+    pos = head.find(b"\r\n") + 2
+    n = len(head)
+    while 2 <= pos < n:
+        end = head.find(b"\r\n", pos)
+        if end < 0:
+            end = n
+        colon = head.find(b":", pos, end)
+        name = low[pos:colon]
+        value = head[colon + 1 : end].strip()
+        old = h.get(name)
+        if old is not None:  # repeats are joined (Cookie with "; ")
+            value = old + (b"; " if name == b"cookie" else b", ") + value
+        h[name] = value
+        pos = end + 2
+    return h
+
+
+def cookies(raw):
+    """The pairs of a Cookie header value, as a dict of str."""
+    cookies = {}
+    if raw:
+        for pair in raw.split(b";"):
+            eq = pair.find(b"=")
+            if eq > 0:
+                value = pair[eq + 1 :].strip()
+                if len(value) > 1 and value[0] == 34 and value[-1] == 34:  # quoted
+                    value = value[1:-1]
+                cookies[pair[:eq].strip().decode()] = value.decode()
+    return cookies

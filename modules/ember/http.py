@@ -27,18 +27,6 @@ def reason(status):
     return _REASONS[i : _REASONS.index("\n", i)]
 
 
-_status_lines = {}
-
-
-def status_line(status):
-    """b"HTTP/1.1 200 OK\\r\\n", built once per status code and kept."""
-    line = _status_lines.get(status)
-    if line is None:
-        line = ("HTTP/1.1 %d %s\r\n" % (status, reason(status))).encode()
-        _status_lines[status] = line
-    return line
-
-
 class HTTPError(Exception):
     """Raised (or returned through `abort`) to answer with an error status.
 

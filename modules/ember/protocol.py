@@ -1,114 +1,143 @@
 """HTTP/1.1 on one connection: requests in order (keep-alive, pipelining), errors as responses.
 
 The common request (head already complete in one read, no hooks, a str/bytes/dict/list result)
-is answered inside this one coroutine, which lives as long as the connection: on MicroPython
-every coroutine call allocates a frame, so the per-request path makes none of its own."""
+is answered inside this one coroutine, which outlives the request (and, under ember's listener,
+the connection): on MicroPython every coroutine call allocates a frame, so the per-request path
+makes none of its own."""
 
 import json
-from asyncio import CancelledError
+from asyncio import CancelledError, current_task, sleep
 
 from .http import OVERLOADED, HTTPError
 from .request import Request
 from .router import route
-from .runtime import CORO, collect, print_exception, ticks_ms
+from .runtime import CORO, MICROPYTHON, collect, print_exception, ticks_ms
 
 _FAST = (str, bytes, dict, list)
 # Unread request bodies up to this size are skipped to keep the connection; larger ones close it.
 _DISCARD_LIMIT = 65536
 
 
-async def serve_connection(app, conn):
-    """Answer requests on `conn` until it closes, times out, or a response says close."""
-    req = None
-    reader = conn.reader
-    writer = conn.writer
-    # Hooks and the access log send requests the general way; decided once per connection.
-    plain = not (app.before or app.after or app.access_log)
-    try:
-        while True:
-            req = None
-            head = None
-            if conn.start != conn.end:  # a pipelined request may be buffered already
-                head = conn.take_head()
-            if head is None and conn.start == conn.end:
-                conn.start = conn.end = 0
-                conn.deadline = ticks_ms() + (app.idle_ms if conn.served else app.header_ms)
-                n = await reader.readinto(conn.buf)
-                while n is None:
-                    n = await reader.readinto(conn.buf)
-                if not n:
-                    return
-                conn.end = n
-                n = conn.buf.find(b"\r\n\r\n", 0, n)
-                head = bytes(conn.mv[:n]) if n > 0 else None  # the usual case, inline
-                if n > 0:
-                    conn.start = n + 4
-            if head is None:
-                head = await conn.head()  # it arrives in pieces
-            conn.deadline = None
-            req = Request(conn, head)
+async def serve_connection(app, conn, server=None):
+    """Answer requests on `conn` until it closes, times out, or a response says close.
 
-            try:
-                result = None if plain else await _dispatch().before(app, req)
-                if result is None:
-                    handler = route(app, req)
-                    params = req.params
-                    result = handler(req, **params) if params else handler(req)
-                    if type(result) is CORO:
-                        result = await result
-            except HTTPError as e:
-                result = await _dispatch().on_error(app, req, e.status, e)
-            except MemoryError:
-                raise
-            except Exception as e:
-                print_exception(e)
-                result = await _dispatch().on_error(app, req, 500, e)
-            if req.detached:  # a WebSocket took the connection over
-                return
-
-            if not plain or type(result) not in _FAST:
-                keep = await _dispatch().respond(app, req, result)
-            else:
+    Under ember's listener (`server` given) this is a connection slot's worker, as long-lived as
+    the server: it sleeps until the listener hands the slot a client and wakes it with
+    `cancel()`, serves that client, then sleeps again. Its frame is allocated once, at start."""
+    while True:
+        if server is not None:
+            conn.idle = True
+            while conn.idle:
                 try:
-                    result = render(req, result)
-                except Exception as e:  # e.g. a dict that is not JSON-able: nothing sent yet
-                    keep = await _dispatch().respond(app, req, e)
-                else:
-                    conn.deadline = ticks_ms() + app.io_ms
-                    writer.write(result)
-                    await writer.drain()
-                    conn.deadline = None
-                    keep = req.keep_alive
-            conn.served += 1
-            if not keep or (req._reader is not None and not await _finish_body(req)):
-                return
-    except MemoryError:
-        # Nothing here may allocate: write a constant and let the finally free the slot.
+                    await sleep(86400)
+                except CancelledError:  # woken: a client, a stale timeout, or shutdown
+                    if server.stopped:
+                        return
+                    if not MICROPYTHON:
+                        current_task().uncancel()
         req = None
-        collect()
+        reader = conn.reader
+        writer = conn.writer
+        # Hooks and the access log send requests the general way; decided once per connection.
+        plain = not (app.before or app.after or app.access_log)
         try:
-            writer.write(OVERLOADED)
-        except Exception:
-            pass
-    except HTTPError as e:  # from parsing: the framing cannot be trusted, so close after
-        if req is not None:
-            req.keep_alive = False
-        from .response import error_response
+            try:
+                while True:
+                    req = None
+                    head = None
+                    if conn.start != conn.end:  # a pipelined request may be buffered already
+                        head = conn.take_head()
+                    if head is None and conn.start == conn.end:
+                        conn.start = conn.end = 0
+                        conn.deadline = ticks_ms() + (app.idle_ms if conn.served else app.header_ms)
+                        n = await reader.readinto(conn.buf)
+                        while n is None:
+                            n = await reader.readinto(conn.buf)
+                        if not n:
+                            break
+                        conn.end = n
+                        n = conn.buf.find(b"\r\n\r\n", 0, n)
+                        head = bytes(conn.mv[:n]) if n > 0 else None  # the usual case, inline
+                        if n > 0:
+                            conn.start = n + 4
+                    if head is None:
+                        head = await conn.head()  # it arrives in pieces
+                    conn.deadline = None
+                    req = Request(conn, head)
 
-        await _try_send(conn, req, error_response(e))
-    except CancelledError:
-        if conn.timed_out:
-            # A half-received request gets 408; an idle keep-alive connection just closes.
-            if conn.end > conn.start:
-                from .response import Response
+                    try:
+                        result = None if plain else await _dispatch().before(app, req)
+                        if result is None:
+                            handler = route(app, req)
+                            params = req.params
+                            result = handler(req, **params) if params else handler(req)
+                            if type(result) is CORO:
+                                result = await result
+                    except HTTPError as e:
+                        result = await _dispatch().on_error(app, req, e.status, e)
+                    except MemoryError:
+                        raise
+                    except Exception as e:
+                        print_exception(e)
+                        result = await _dispatch().on_error(app, req, 500, e)
+                    if conn.owner is not None:  # a WebSocket or event stream took it over
+                        break
 
-                await _try_send(conn, None, Response("request timeout", 408))
-        else:
-            raise
-    except (OSError, EOFError):  # the client went away
-        pass
-    finally:
-        await conn.close()
+                    if not plain or type(result) not in _FAST:
+                        keep = await _dispatch().respond(app, req, result)
+                    else:
+                        try:
+                            result = render(req, result)
+                        except Exception as e:  # e.g. a dict that is not JSON-able: nothing sent
+                            keep = await _dispatch().respond(app, req, e)
+                        else:
+                            conn.deadline = ticks_ms() + app.io_ms
+                            writer.write(result)
+                            await writer.drain()
+                            conn.deadline = None
+                            keep = req.keep_alive
+                    conn.served += 1
+                    if not keep or (req._reader is not None and not await _finish_body(req)):
+                        break
+            except MemoryError:
+                # Nothing here may allocate: write a constant and let the finally close it.
+                req = None
+                collect()
+                try:
+                    writer.write(OVERLOADED)
+                except Exception:
+                    pass
+            except HTTPError as e:  # from parsing: the framing cannot be trusted, so close after
+                if req is not None:
+                    req.keep_alive = False
+                from .response import error_response
+
+                await _try_send(conn, req, error_response(e))
+            except CancelledError:
+                if conn.timed_out:
+                    # A half-received request gets 408; an idle keep-alive connection just closes.
+                    if conn.end > conn.start:
+                        from .response import Response
+
+                        await _try_send(conn, None, Response("request timeout", 408))
+                elif server is None or server.stopped:
+                    raise
+                # else the client went away under a WebSocket or event stream: close it
+            except (OSError, EOFError):  # the client went away
+                pass
+            finally:
+                if conn.owner is not None:  # its tasks must not outlive the connection
+                    conn.owner.connection_lost()
+                if conn.sock is not None:
+                    conn.sock.close()
+                else:
+                    await conn.close()
+        except Exception as e:  # a failure on an error path, or a bug: this connection is lost
+            if type(e) is not MemoryError:
+                print_exception(e)
+        if server is None:
+            return
+        conn.reset()
 
 
 async def _finish_body(req):

@@ -1,7 +1,6 @@
 """The request: head parsing (bytes in, limits enforced) and lazy access to query, headers, body."""
 
 from .http import HTTPError
-from .runtime import peer_address
 
 
 class Request:
@@ -21,7 +20,6 @@ class Request:
     upgrade = False
     chunked = False
     content_length = 0
-    detached = False  # set by a handler that took the connection over (WebSocket): no response
     _reader = None
     _body = None
 
@@ -48,7 +46,9 @@ class Request:
         `client_addr`, `content_type`, `app`, and `_h` (the header fields as a dict, lowercase
         bytes name -> bytes value). One method costs a device less heap than a property each."""
         if name == "_h":
-            value = _fields_dict(self._head)
+            from .headers import fields
+
+            value = fields(self._head)
         elif name == "headers":  # case-insensitive view: req.headers.get("Content-Type") -> str
             from .headers import Headers
 
@@ -61,8 +61,12 @@ class Request:
             except ValueError:
                 raise HTTPError(400, "bad query string")
         elif name == "cookies":  # name -> value
-            value = _cookies(self._h.get(b"cookie"))
+            from .headers import cookies
+
+            value = cookies(self._h.get(b"cookie"))
         elif name == "client_addr":  # (host, port) of the peer
+            from .runtime import peer_address
+
             value = peer_address(self.conn.peer)
         elif name == "content_type":
             value = self._h.get(b"content-type")
@@ -158,8 +162,13 @@ def _request_line(req, head, eol, app):
         req.query_string = sp1[eol + 1 :]
         sp1 = sp1[:eol]
     try:
-        req.path = sp1.decode() if b"%" not in sp1 else _unquote(sp1)
-    except ValueError:
+        if b"%" in sp1:
+            from .urlencoded import unquote
+
+            req.path = unquote(sp1)
+        else:
+            req.path = sp1.decode()
+    except ValueError:  # UnicodeError too
         raise HTTPError(400, "bad percent-encoding in path")
 
 
@@ -282,42 +291,3 @@ def _origin_form(target, method):
         slash = target.find(b"/", scheme + 3)
         return target[slash:] if slash > 0 else b"/"
     raise HTTPError(400, "malformed request target")
-
-
-def _unquote(path):
-    from .urlencoded import unquote
-
-    return unquote(path)
-
-
-def _fields_dict(head):
-    h = {}
-    low = head.lower()
-    pos = head.find(b"\r\n") + 2
-    n = len(head)
-    while 2 <= pos < n:
-        end = head.find(b"\r\n", pos)
-        if end < 0:
-            end = n
-        colon = head.find(b":", pos, end)
-        name = low[pos:colon]
-        value = head[colon + 1 : end].strip()
-        old = h.get(name)
-        if old is not None:  # repeats are joined (Cookie with "; ")
-            value = old + (b"; " if name == b"cookie" else b", ") + value
-        h[name] = value
-        pos = end + 2
-    return h
-
-
-def _cookies(raw):
-    cookies = {}
-    if raw:
-        for pair in raw.split(b";"):
-            eq = pair.find(b"=")
-            if eq > 0:
-                value = pair[eq + 1 :].strip()
-                if len(value) > 1 and value[0] == 34 and value[-1] == 34:  # quoted
-                    value = value[1:-1]
-                cookies[pair[:eq].strip().decode()] = value.decode()
-    return cookies

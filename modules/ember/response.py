@@ -2,7 +2,7 @@
 
 import json
 
-from .http import status_line
+from .http import reason
 from .runtime import CORO
 
 _TEXT = b"text/plain; charset=utf-8"
@@ -83,6 +83,18 @@ def _content_type(body):
     if t is dict or t is list:
         return json.dumps(body).encode(), _JSON
     return None, _BINARY
+
+
+_status_lines = {}
+
+
+def status_line(status):
+    """b"HTTP/1.1 200 OK\\r\\n", built once per status code and kept."""
+    line = _status_lines.get(status)
+    if line is None:
+        line = ("HTTP/1.1 %d %s\r\n" % (status, reason(status))).encode()
+        _status_lines[status] = line
+    return line
 
 
 async def send(conn, req, response):

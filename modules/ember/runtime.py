@@ -14,7 +14,7 @@ async def _coroutine():
 _probe = _coroutine()
 CORO = type(_probe)
 _probe.close()
-del _probe
+del _probe, _coroutine
 
 
 def peer_address(addr):
@@ -28,22 +28,15 @@ def peer_address(addr):
 
 
 if MICROPYTHON:
-    import gc
-    import time
-
-    ticks_ms = time.ticks_ms
-    ticks_diff = time.ticks_diff
-    mem_free = gc.mem_free
-    collect = gc.collect
-
-    def print_exception(exc):
-        sys.print_exception(exc)
+    from gc import collect, mem_free
+    from sys import print_exception
+    from time import ticks_diff, ticks_ms
 
     def format_exception(exc):
         import io
 
         buf = io.StringIO()
-        sys.print_exception(exc, buf)
+        print_exception(exc, buf)
         return buf.getvalue()
 
 else:

@@ -1,9 +1,15 @@
-"""The listening socket: an accept loop that survives MemoryError, admission control, timeouts.
+"""The listening socket: connection slots, an accept loop that survives MemoryError, admission
+control, timeouts.
 
 MicroPython's `asyncio.start_server` accept task dies when `Stream()` or `create_task` raise
 MemoryError under load, and never accepts again. This loop uses only the public asyncio API: it
 waits for the listening socket to become readable through a `Stream` read (which fails with
-ENOTCONN on a listening socket, by then telling us a connection is pending) and accepts itself."""
+ENOTCONN on a listening socket, by then telling us a connection is pending) and accepts itself.
+
+Each connection slot (a `Connection` with its buffer) has one worker task for the life of the
+server, made at start while the heap is still in one piece: a connection then costs only its
+socket and stream objects, never a large allocation in a fragmented heap. An idle worker sleeps;
+the accept loop hands it a connection and wakes it with `cancel()`."""
 
 import asyncio
 import socket
@@ -12,13 +18,15 @@ from .connection import Connection
 from .protocol import serve_connection
 from .runtime import MICROPYTHON, collect, mem_free, print_exception, ticks_diff, ticks_ms
 
+# Loads asyncio's stream module (on MicroPython) with ember's, before the slots are allocated.
+_Stream = asyncio.StreamReader
+
 
 class Server:
-    def __init__(self, app, host, port, pool):
+    def __init__(self, app, host, port):
         self.app = app
-        self.pool = pool  # one buffer per connection slot, allocated once (see App.serve)
-        self.conns = []
-        self.accepting = None  # the accept task; cancelling it stops the server
+        self.slots = []
+        self.task = None  # the one running `run()`; cancelling it stops the server
         self.stopped = False
         addr = socket.getaddrinfo(host, port)[0][-1]
         sock = socket.socket()
@@ -28,61 +36,100 @@ class Server:
         sock.setblocking(False)
         self.sock = sock
         if MICROPYTHON:
-            # Made now, while the heap is still in one piece: this loads asyncio's stream module.
-            self._waiter = asyncio.StreamReader(sock)
+            self._waiter = _Stream(sock)
             self._probe = bytearray(1)
         self.port = sock.getsockname()[1] if hasattr(sock, "getsockname") else port
 
-    async def run(self):
-        """Accept until `stop()`; then close the listener and every open connection."""
-        self.accepting = asyncio.create_task(self._accept_loop())
+    async def run(self, ready=None):
+        """Make the slots, call `ready(port)`, accept until `stop()`; then close the listener and
+        every open connection."""
+        app = self.app
+        self.task = asyncio.current_task()
+        self._open_slots()
         watchdog = asyncio.create_task(self._watchdog())
+        if ready is not None:
+            ready(self.port)
+        accept = self._accept_micropython if MICROPYTHON else self._accept_cpython
         try:
-            await self.accepting
+            while True:
+                try:
+                    conn = self._idle_slot()
+                    if conn is None:
+                        # At the cap: stop accepting; the listen backlog holds new clients.
+                        # (Polling, not an Event: asyncio's event module costs 1.3 KB of heap.)
+                        await asyncio.sleep(0.01)
+                        continue
+                    if mem_free() < app.min_free and self._busy():
+                        collect()
+                        if mem_free() < app.min_free:  # keep a reserve, don't run the heap dry
+                            await asyncio.sleep(0.02)
+                            continue
+                    await accept(conn)
+                except MemoryError:
+                    collect()
+                    await asyncio.sleep(0.02)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # never let the accept loop die
+                    print_exception(e)
+                    await asyncio.sleep(0.1)
         except asyncio.CancelledError:
             if not self.stopped:  # cancelled from outside, not by stop()
                 raise
+            if not MICROPYTHON:
+                self.task.uncancel()
         finally:
-            self.accepting.cancel()
+            self.stopped = True
             watchdog.cancel()
             self.sock.close()
-            for conn in list(self.conns):
-                if conn.task is not None:
-                    conn.task.cancel()
-            while self.conns:
-                await asyncio.sleep(0.01)
+            for conn in self.slots:
+                conn.task.cancel()
+            for conn in self.slots:
+                while not conn.task.done():
+                    await asyncio.sleep(0.01)
 
     def stop(self):
         self.stopped = True
-        self.accepting.cancel()
+        self.task.cancel()
 
-    # -- accepting --
-    async def _accept_loop(self):
+    def _open_slots(self):
+        """`max_connections` slots, each a Connection (with its buffer) and a worker task, made
+        once; fewer when the next one would leave less than `min_free` of the heap free."""
         app = self.app
-        accept = self._accept_micropython if MICROPYTHON else self._accept_cpython
-        while True:
+        slots = self.slots
+        collect()
+        free = mem_free()
+        while len(slots) < app.max_connections:
             try:
-                if len(self.conns) >= app.max_connections:
-                    # At the cap: stop accepting; the kernel's listen backlog holds new clients.
-                    # (Polling, not an Event: asyncio's event module would cost 1.3 KB of heap.)
-                    await asyncio.sleep(0.01)
-                    continue
-                if mem_free() < app.min_free:
-                    collect()
-                    if mem_free() < app.min_free:  # keep a reserve rather than run the heap dry
-                        await asyncio.sleep(0.02)
-                        continue
-                await accept()
+                conn = Connection(app, bytearray(app.max_head))
+                conn.task = asyncio.create_task(serve_connection(app, conn, self))
             except MemoryError:
-                collect()
-                await asyncio.sleep(0.02)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # never let the accept loop die
-                print_exception(e)
-                await asyncio.sleep(0.1)
+                if not slots:
+                    raise
+                break
+            slots.append(conn)
+            collect()
+            cost = free - mem_free()
+            free -= cost
+            if free - cost < app.min_free:
+                break
+        if len(slots) < app.max_connections:
+            print("ember: heap for %d of %d connections" % (len(slots), app.max_connections))
 
-    async def _accept_micropython(self):
+    def _idle_slot(self):
+        for conn in self.slots:
+            if conn.idle:
+                return conn
+        return None
+
+    def _busy(self):
+        """Whether any connection is open (below `min_free`, only the first one is admitted)."""
+        for conn in self.slots:
+            if not conn.idle:
+                return True
+        return False
+
+    async def _accept_micropython(self, conn):
         try:
             await self._waiter.readinto(self._probe)  # returns or raises once readable
         except OSError:
@@ -93,44 +140,17 @@ class Server:
             return
         try:
             s.setblocking(False)
-            stream = asyncio.StreamReader(s, {"peername": peer})
-            self._admit(stream, stream, peer).sock = s
+            stream = _Stream(s)
+            self._admit(conn, stream, stream, peer, s)
         except BaseException:
             s.close()
             raise
 
-    def _admit(self, reader, writer, peer):
-        """Give the new connection a buffer and a task; on MemoryError, the buffer goes back."""
-        buf = self.pool.pop()
-        conn = None
-        try:
-            conn = Connection(self.app, reader, writer, buf, peer)
-            self.conns.append(conn)
-            conn.task = asyncio.create_task(self._serve(conn))
-        except BaseException:
-            if conn in self.conns:
-                self.conns.remove(conn)
-            self.pool.append(buf)
-            raise
-        return conn
-
-    async def _serve(self, conn):
-        try:
-            await serve_connection(self.app, conn)
-        except asyncio.CancelledError:  # shutdown: serve_connection has closed it
-            pass
-        except MemoryError:  # no room even to start serving it: close it, free the slot
-            collect()
-            if conn.sock is not None:
-                conn.sock.close()
-            else:
-                await conn.close()
-        finally:
-            self._release(conn)
-
-    def _release(self, conn):
-        self.conns.remove(conn)
-        self.pool.append(conn.buf)
+    def _admit(self, conn, reader, writer, peer, sock):
+        """Hand the connection to the slot's worker, and wake it."""
+        conn.reset(reader, writer, peer, sock)
+        conn.idle = False
+        conn.task.cancel()
 
     # -- timeouts --
     async def _watchdog(self):
@@ -141,9 +161,9 @@ class Server:
         while True:
             await asyncio.sleep(tick)
             now = ticks_ms()
-            for conn in self.conns:
+            for conn in self.slots:
                 d = conn.deadline
-                if d is not None and ticks_diff(d, now) <= 0 and conn.task is not None:
+                if d is not None and ticks_diff(d, now) <= 0:
                     conn.deadline = None
                     conn.timed_out = True
                     conn.task.cancel()
@@ -151,12 +171,12 @@ class Server:
 
 if not MICROPYTHON:  # CPython's accept path, not even defined on a device
 
-    async def _accept_cpython(self):
+    async def _accept_cpython(self, conn):
         loop = asyncio.get_running_loop()
         s, peer = await loop.sock_accept(self.sock)
         reader, writer = await asyncio.open_connection(sock=s, limit=self.app.max_head)
         try:
-            self._admit(_CPythonReader(reader), writer, peer)
+            self._admit(conn, _CPythonReader(reader), writer, peer, None)
         except BaseException:
             writer.close()
             raise

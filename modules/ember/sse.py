@@ -21,8 +21,7 @@ stream ends (EventSource reconnects on its own, sending Last-Event-ID)."""
 import asyncio
 import json
 
-from .http import status_line
-from .response import Response, _header_bytes
+from .response import Response, _header_bytes, status_line
 
 _HEAD = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
@@ -71,7 +70,7 @@ async def open(req, keepalive=None, retry=None, headers=None):
     if sse.chunked:
         parts.append(b"Transfer-Encoding: chunked\r\n")
     parts.append(b"Connection: close\r\n\r\n")
-    req.detached = True  # the connection is the stream's now
+    req.conn.owner = sse  # the connection is the stream's now: no response after the handler
     await req.conn.send(b"".join(parts))
     if req.method == "HEAD":
         sse.closed = sse.gone = True
@@ -204,6 +203,19 @@ class EventStream:
         task = self._task
         if task is not None and task is not asyncio.current_task():
             task.cancel()
+
+    def connection_lost(self):
+        """The server is closing the connection (the handler returned without `close()`): the
+        stream ends, with its last chunk if the client is still there."""
+        if self.closed:
+            return
+        self._stop()
+        self.closed = True
+        if self.chunked and not self.gone:
+            try:
+                self.conn.writer.write(b"0\r\n\r\n")
+            except Exception:  # best effort: the connection closes either way
+                pass
 
     def _stop(self):
         current = asyncio.current_task()

@@ -71,10 +71,10 @@ async def accept(req, max_message=16384, ping_interval=None, protocols=None, clo
     )
     if chosen:
         head += b"Sec-WebSocket-Protocol: " + chosen.encode() + b"\r\n"
-    await req.conn.send(head + b"\r\n")
-    req.detached = True  # the connection is ours now: dispatch sends nothing more
     ws = WebSocket(req.conn, max_message, ping_interval, close_timeout)
     ws.protocol = chosen
+    req.conn.owner = ws  # the connection is the WebSocket's now: no response after the handler
+    await req.conn.send(head + b"\r\n")
     return ws
 
 
@@ -466,6 +466,11 @@ class WebSocket:
         if self.close_code is None:
             self.close_code = 1006
         self._stop_pinger()
+
+    def connection_lost(self):
+        """The server is closing the connection (the handler has returned): nothing may use it."""
+        if not self.closed:
+            self._dropped()
 
     def _stop_pinger(self):
         p = self._pinger

@@ -40,4 +40,5 @@ async def slow(req):
 
 @app.get("/peak")
 def peak(req):
-    return {"peak": load["peak"], "conns": len(app.server.conns)}
+    busy = sum(1 for conn in app.server.slots if not conn.idle)
+    return {"peak": load["peak"], "conns": busy}

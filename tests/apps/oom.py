@@ -16,9 +16,9 @@ def trip(stage):
 _admit = server.Server._admit
 
 
-def admit(self, reader, writer, peer):
+def admit(self, conn, reader, writer, peer, sock):
     trip("accept")
-    return _admit(self, reader, writer, peer)
+    return _admit(self, conn, reader, writer, peer, sock)
 
 
 server.Server._admit = admit
@@ -55,14 +55,14 @@ class FailingWriter:
         await self.writer.wait_closed()
 
 
-_conn_init = connection.Connection.__init__
+_conn_reset = connection.Connection.reset
 
 
-def conn_init(self, app, reader, writer, buf, peer):
-    _conn_init(self, app, reader, FailingWriter(writer), buf, peer)
+def conn_reset(self, reader=None, writer=None, peer=None, sock=None):
+    _conn_reset(self, reader, writer and FailingWriter(writer), peer, sock)
 
 
-connection.Connection.__init__ = conn_init
+connection.Connection.reset = conn_reset
 
 
 @app.get("/")
@@ -83,4 +83,8 @@ def handler(req):
 
 @app.get("/slots")
 def slots(req):
-    return {"conns": len(app.server.conns), "pool": len(app.server.pool)}
+    slots = app.server.slots
+    return {
+        "busy": sum(1 for conn in slots if not conn.idle),
+        "workers": sum(1 for conn in slots if not conn.task.done()),
+    }

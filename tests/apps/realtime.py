@@ -2,6 +2,7 @@
 import asyncio
 
 import ember
+from ember.sse import open as open_event_stream
 from ember.sse import with_sse
 from ember.websocket import ConnectionClosed, accept, with_websocket
 
@@ -132,3 +133,16 @@ async def pinged(req, ws):
             await ws.send(msg)
     finally:
         stats["ws_closed"] += 1
+
+
+# -- handlers that take the connection over and return without closing it ------------------------
+
+
+@app.get("/ws/abandoned")
+async def abandoned_websocket(req):
+    await accept(req, ping_interval=0.5)  # the server ends it: its pinger must not outlive it
+
+
+@app.get("/sse/abandoned")
+async def abandoned_event_stream(req):
+    await open_event_stream(req, keepalive=0.1)  # likewise its keep-alive and its watcher

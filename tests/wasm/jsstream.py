@@ -50,6 +50,12 @@ class JsStream:
         pass
 
     async def wait_closed(self):
+        # What was written and not drained still goes out first, as on a real stream (which
+        # writes at once on MicroPython, and flushes before closing on CPython).
+        try:
+            await self.drain()
+        except OSError:
+            pass
         self.closed = True
         await self._conn.close()
 
