@@ -82,7 +82,7 @@ def test_slots_fitted_to_a_small_heap(serve):
         t.start()
     for t in threads:
         t.join()
-    assert replies == [b"ok"] * (3 * slots)
+    assert replies == [b"ok"] * (3 * slots), app.output()
 
 
 @pytest.mark.xfail(

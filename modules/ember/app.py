@@ -2,6 +2,10 @@
 
 from .router import Router
 
+# Heap a connection slot takes besides its buffer (its Connection, worker frame and task): about
+# 750 bytes on a 64-bit build, half that on a device.
+_SLOT_EXTRA = 1024
+
 
 class App:
     """An HTTP application. Limits are keyword arguments; the defaults suit an ESP32 or ESP8266.
@@ -19,6 +23,9 @@ class App:
         what the connection slots leave free when `serve()` makes them (MicroPython).
     debug: tracebacks in 500 responses.  access_log: one line per request.
     """
+
+    before = ()  # before-request hooks (tuples: an app without hooks keeps no list on the heap)
+    after = ()  # after-request hooks
 
     def __init__(
         self,
@@ -51,8 +58,6 @@ class App:
         self.debug = debug
         self.access_log = access_log
         self.router = Router()
-        self.before = []
-        self.after = []
         self.error_handlers = {}
         self.server = None
 
@@ -83,12 +88,9 @@ class App:
 
     def mount(self, prefix, app):
         """Serve `app`'s routes under `prefix` (its hooks and error handlers stay its own)."""
-        from .mount import Mounted
+        from .mount import mount
 
-        prefix = prefix.rstrip("/")
-        for path, table in app.router.routes():
-            for method, handler in table.items():
-                self.router.add(prefix + path, (method,), Mounted(app, handler))
+        mount(self, prefix, app)
 
     def static(self, prefix, directory, **options):
         """Serve the files under `directory` at `prefix`; options as `ember.static.static`."""
@@ -105,12 +107,12 @@ class App:
     # -- hooks and error handlers --
     def before_request(self, hook):
         """`hook(req)` runs before every handler; a non-None return is the response."""
-        self.before.append(hook)
+        self.before += (hook,)
         return hook
 
     def after_request(self, hook):
         """`hook(req, response)` returns the response to send (possibly the same one)."""
-        self.after.append(hook)
+        self.after += (hook,)
         return hook
 
     def errorhandler(self, key):
@@ -132,16 +134,23 @@ class App:
         from .protocol import serve_connection
 
         conn = Connection(self, bytearray(self.max_head))
-        conn.reset(reader, writer, writer.get_extra_info("peername"))
+        conn.reset(reader, writer)
         conn.task = asyncio.current_task()
         await serve_connection(self, conn)
 
     async def serve(self, host="0.0.0.0", port=80, ready=None):
         """Listen and serve until `shutdown()`; `ready(port)` is called once the listening socket
         and the connection slots are made."""
+        # Room for a connection slot, held while the serving code loads: loading leaves a small
+        # heap in pieces, possibly none of them large enough for a slot's buffer or its frame.
+        try:
+            room = bytearray(self.max_head + _SLOT_EXTRA)
+        except MemoryError:
+            room = None
         from .server import Server
 
         self.server = Server(self, host, port)
+        del room
         try:
             await self.server.run(ready)
         finally:

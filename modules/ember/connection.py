@@ -26,27 +26,26 @@ class Connection:
     one serving it) when a read or write outlives it. Under ember's listener a Connection is a
     connection slot: made once, then `reset` for each client it serves."""
 
-    idle = False  # a slot waiting for its next client (set by its worker, cleared by the listener)
-
     def __init__(self, app, buf):
         self.app = app
         self.buf = buf
         self.mv = memoryview(buf)
         self.task = None
+        self.idle = False  # waiting for its next client: set by its worker, cleared by the listener
         self.reset()
 
-    def reset(self, reader=None, writer=None, peer=None, sock=None):
-        """Start over with a new client's streams; without them, drop the last client's."""
+    def reset(self, reader=None, writer=None, sock=None):
+        """Start over with a new client's streams; without them, drop the last client's.
+
+        Every attribute is set here or in __init__, so the instance's dict never grows while
+        serving. (Twelve: one more would grow MicroPython's dict for them to 17 entries.)"""
         self.reader = reader
-        self.writer = writer
-        self.peer = peer
+        self.writer = writer  # its get_extra_info("peername") is the client's address
         self.sock = sock  # where ember's listener accepted it: closing it allocates nothing
-        self.owner = None  # the WebSocket or event stream that took the connection over
         self.start = 0
         self.end = 0
         self.deadline = None
         self.timed_out = False
-        self.served = 0  # requests answered; after the first, waiting is keep-alive idling
 
     def expire_in(self, ms):
         self.deadline = ticks_ms() + ms

@@ -1,6 +1,27 @@
 """Sub-apps: a mounted app's handler runs with that app's own hooks and error handlers."""
 
 
+def mount(parent, prefix, app):
+    """Add `app`'s routes to `parent` under `prefix` (see `App.mount`)."""
+    prefix = prefix.rstrip("/")
+    router = app.router
+    for path, table in router.static.items():
+        _add(parent, prefix + path, table, app)
+    for segments, _tail, table in router.patterns:
+        path = "/".join(s if type(s) is str else _unparse(s) for s in segments)
+        _add(parent, prefix + path, table, app)
+
+
+def _add(parent, path, table, app):
+    for method, handler in table.items():
+        parent.router.add(path, (method,), Mounted(app, handler))
+
+
+def _unparse(seg):
+    name, kind = seg
+    return "<%s:%s>" % (kind, name) if kind else "<%s>" % name
+
+
 class Mounted:
     """A sub-app's handler, run with the sub-app's own hooks and error handlers."""
 

@@ -6,12 +6,12 @@ the connection): on MicroPython every coroutine call allocates a frame, so the p
 makes none of its own."""
 
 import json
-from asyncio import CancelledError, current_task, sleep
+from asyncio import CancelledError, current_task
 
-from .http import OVERLOADED, HTTPError
+from .http import OVERLOADED, HTTPError, reason
 from .request import Request
 from .router import route
-from .runtime import CORO, MICROPYTHON, collect, print_exception, ticks_ms
+from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms, ticks_ms
 
 _FAST = (str, bytes, dict, list)
 # Unread request bodies up to this size are skipped to keep the connection; larger ones close it.
@@ -29,13 +29,14 @@ async def serve_connection(app, conn, server=None):
             conn.idle = True
             while conn.idle:
                 try:
-                    await sleep(86400)
+                    await sleep_ms(86400000)
                 except CancelledError:  # woken: a client, a stale timeout, or shutdown
                     if server.stopped:
                         return
                     if not MICROPYTHON:
                         current_task().uncancel()
         req = None
+        served = 0  # requests answered; after the first, waiting is keep-alive idling
         reader = conn.reader
         writer = conn.writer
         # Hooks and the access log send requests the general way; decided once per connection.
@@ -49,7 +50,7 @@ async def serve_connection(app, conn, server=None):
                         head = conn.take_head()
                     if head is None and conn.start == conn.end:
                         conn.start = conn.end = 0
-                        conn.deadline = ticks_ms() + (app.idle_ms if conn.served else app.header_ms)
+                        conn.deadline = ticks_ms() + (app.idle_ms if served else app.header_ms)
                         n = await reader.readinto(conn.buf)
                         while n is None:
                             n = await reader.readinto(conn.buf)
@@ -80,7 +81,7 @@ async def serve_connection(app, conn, server=None):
                     except Exception as e:
                         print_exception(e)
                         result = await _dispatch().on_error(app, req, 500, e)
-                    if conn.owner is not None:  # a WebSocket or event stream took it over
+                    if req.owner is not None:  # a WebSocket or event stream took it over
                         break
 
                     if not plain or type(result) not in _FAST:
@@ -96,44 +97,40 @@ async def serve_connection(app, conn, server=None):
                             await writer.drain()
                             conn.deadline = None
                             keep = req.keep_alive
-                    conn.served += 1
+                    served += 1
                     if not keep or (req._reader is not None and not await _finish_body(req)):
                         break
             except MemoryError:
                 # Nothing here may allocate: write a constant and let the finally close it.
-                req = None
                 collect()
                 try:
                     writer.write(OVERLOADED)
                 except Exception:
                     pass
             except HTTPError as e:  # from parsing: the framing cannot be trusted, so close after
-                if req is not None:
-                    req.keep_alive = False
-                from .response import error_response
-
-                await _try_send(conn, req, error_response(e))
+                await _send_error(conn, req, e.status, e.reason)
             except CancelledError:
                 if conn.timed_out:
                     # A half-received request gets 408; an idle keep-alive connection just closes.
                     if conn.end > conn.start:
-                        from .response import Response
-
-                        await _try_send(conn, None, Response("request timeout", 408))
+                        await _send_error(conn, None, 408, "request timeout")
                 elif server is None or server.stopped:
                     raise
                 # else the client went away under a WebSocket or event stream: close it
             except (OSError, EOFError):  # the client went away
                 pass
             finally:
-                if conn.owner is not None:  # its tasks must not outlive the connection
-                    conn.owner.connection_lost()
+                if req is not None and req.owner is not None:  # no task may outlive it
+                    req.owner.connection_lost()
                 if conn.sock is not None:
                     conn.sock.close()
                 else:
                     await conn.close()
-        except Exception as e:  # a failure on an error path, or a bug: this connection is lost
-            if type(e) is not MemoryError:
+        except BaseException as e:  # from an error path (no memory, a timeout while sending
+            # the error), or a bug: this connection is lost, never the slot's worker
+            if server is None or server.stopped:
+                raise
+            if type(e) is not MemoryError and type(e) is not CancelledError:
                 print_exception(e)
         if server is None:
             return
@@ -157,12 +154,17 @@ def _dispatch():
     return dispatch
 
 
-async def _try_send(conn, req, response):
-    from .response import send
-
+async def _send_error(conn, req, status, message):
+    """A plain-text error, then the connection closes: what the protocol answers by itself (a
+    malformed request, a timeout). Written here, not by ember.response: this happens most under
+    load, and loading that module then would keep its heap from the requests for good."""
+    body = b"" if req is not None and req.method == "HEAD" else message.encode()
     try:
-        await send(conn, req, response)
-    except Exception:
+        await conn.send(
+            b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n%s" % (status, reason(status).encode(), len(body), body)
+        )
+    except Exception:  # best effort: the connection closes either way
         pass
 
 

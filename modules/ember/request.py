@@ -20,6 +20,7 @@ class Request:
     upgrade = False
     chunked = False
     content_length = 0
+    owner = None  # the WebSocket or event stream that took the connection over: no response
     _reader = None
     _body = None
 
@@ -67,7 +68,7 @@ class Request:
         elif name == "client_addr":  # (host, port) of the peer
             from .runtime import peer_address
 
-            value = peer_address(self.conn.peer)
+            value = peer_address(self.conn.writer.get_extra_info("peername"))
         elif name == "content_type":
             value = self._h.get(b"content-type")
             value = value.decode() if value is not None else None

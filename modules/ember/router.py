@@ -92,18 +92,6 @@ class Router:
                 return table, params
         return None, None
 
-    def routes(self):
-        """(path-or-segments, methods table) pairs, for mounting into another router."""
-        for path, table in self.static.items():
-            yield path, table
-        for segments, _tail, table in self.patterns:
-            yield "/".join(s if type(s) is str else _unparse(s) for s in segments), table
-
-
-def _unparse(seg):
-    name, kind = seg
-    return "<%s:%s>" % (kind, name) if kind else "<%s>" % name
-
 
 def route(app, req):
     """The handler for the request (its path parameters go to `req.params`), or HTTPError

@@ -32,6 +32,13 @@ if MICROPYTHON:
     from sys import print_exception
     from time import ticks_diff, ticks_ms
 
+    def sleep_ms(ms):
+        """asyncio's sleep for an int of ms: asyncio.sleep(seconds) allocates a float, and the
+        heap may be full. (Imported here, not at load: `import ember` does not load asyncio.)"""
+        from asyncio import sleep_ms
+
+        return sleep_ms(ms)
+
     def format_exception(exc):
         import io
 
@@ -48,6 +55,11 @@ else:
 
     def ticks_diff(a, b):
         return a - b
+
+    def sleep_ms(ms):
+        import asyncio
+
+        return asyncio.sleep(ms / 1000)
 
     def mem_free():
         return 1 << 30

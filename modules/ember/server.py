@@ -16,7 +16,7 @@ import socket
 
 from .connection import Connection
 from .protocol import serve_connection
-from .runtime import MICROPYTHON, collect, mem_free, print_exception, ticks_diff, ticks_ms
+from .runtime import MICROPYTHON, collect, mem_free, print_exception, sleep_ms, ticks_diff, ticks_ms
 
 # Loads asyncio's stream module (on MicroPython) with ember's, before the slots are allocated.
 _Stream = asyncio.StreamReader
@@ -57,22 +57,22 @@ class Server:
                     if conn is None:
                         # At the cap: stop accepting; the listen backlog holds new clients.
                         # (Polling, not an Event: asyncio's event module costs 1.3 KB of heap.)
-                        await asyncio.sleep(0.01)
+                        await sleep_ms(10)
                         continue
                     if mem_free() < app.min_free and self._busy():
                         collect()
                         if mem_free() < app.min_free:  # keep a reserve, don't run the heap dry
-                            await asyncio.sleep(0.02)
+                            await sleep_ms(20)
                             continue
                     await accept(conn)
                 except MemoryError:
                     collect()
-                    await asyncio.sleep(0.02)
+                    await sleep_ms(20)
                 except asyncio.CancelledError:
                     raise
                 except Exception as e:  # never let the accept loop die
                     print_exception(e)
-                    await asyncio.sleep(0.1)
+                    await sleep_ms(100)
         except asyncio.CancelledError:
             if not self.stopped:  # cancelled from outside, not by stop()
                 raise
@@ -86,7 +86,7 @@ class Server:
                 conn.task.cancel()
             for conn in self.slots:
                 while not conn.task.done():
-                    await asyncio.sleep(0.01)
+                    await sleep_ms(10)
 
     def stop(self):
         self.stopped = True
@@ -94,11 +94,12 @@ class Server:
 
     def _open_slots(self):
         """`max_connections` slots, each a Connection (with its buffer) and a worker task, made
-        once; fewer when the next one would leave less than `min_free` of the heap free."""
+        once; fewer when the heap is short (MicroPython): a slot is made only if it leaves free
+        `min_free`, plus `max_head` for each slot's connection to work with."""
         app = self.app
         slots = self.slots
         collect()
-        free = mem_free()
+        before = mem_free()
         while len(slots) < app.max_connections:
             try:
                 conn = Connection(app, bytearray(app.max_head))
@@ -109,9 +110,10 @@ class Server:
                 break
             slots.append(conn)
             collect()
-            cost = free - mem_free()
-            free -= cost
-            if free - cost < app.min_free:
+            free = mem_free()
+            cost = before - free  # another slot will take about as much
+            before = free
+            if free - cost < app.min_free + (len(slots) + 1) * app.max_head:
                 break
         if len(slots) < app.max_connections:
             print("ember: heap for %d of %d connections" % (len(slots), app.max_connections))
@@ -123,7 +125,7 @@ class Server:
         return None
 
     def _busy(self):
-        """Whether any connection is open (below `min_free`, only the first one is admitted)."""
+        """Whether a connection is open: below `min_free`, a new one waits only for it."""
         for conn in self.slots:
             if not conn.idle:
                 return True
@@ -140,26 +142,29 @@ class Server:
             return
         try:
             s.setblocking(False)
-            stream = _Stream(s)
-            self._admit(conn, stream, stream, peer, s)
+            stream = _Stream(s, {"peername": peer})
+            self._admit(conn, stream, stream, s)
         except BaseException:
             s.close()
             raise
 
-    def _admit(self, conn, reader, writer, peer, sock):
+    def _admit(self, conn, reader, writer, sock):
         """Hand the connection to the slot's worker, and wake it."""
-        conn.reset(reader, writer, peer, sock)
+        conn.reset(reader, writer, sock)
         conn.idle = False
         conn.task.cancel()
 
     # -- timeouts --
     async def _watchdog(self):
-        """Cancel connections whose current read or write has passed its deadline."""
+        """Cancel connections whose current read or write has passed its deadline.
+
+        Allocates nothing: were it to die of a MemoryError, stalled connections would hold
+        their slots for ever."""
         app = self.app
-        tick = min(app.header_ms, app.idle_ms, app.io_ms) / 4000
-        tick = 0.05 if tick < 0.05 else 1.0 if tick > 1.0 else tick
+        tick = min(app.header_ms, app.idle_ms, app.io_ms) // 4
+        tick = 50 if tick < 50 else 1000 if tick > 1000 else tick
         while True:
-            await asyncio.sleep(tick)
+            await sleep_ms(tick)
             now = ticks_ms()
             for conn in self.slots:
                 d = conn.deadline
@@ -173,10 +178,10 @@ if not MICROPYTHON:  # CPython's accept path, not even defined on a device
 
     async def _accept_cpython(self, conn):
         loop = asyncio.get_running_loop()
-        s, peer = await loop.sock_accept(self.sock)
+        s, _ = await loop.sock_accept(self.sock)
         reader, writer = await asyncio.open_connection(sock=s, limit=self.app.max_head)
         try:
-            self._admit(conn, _CPythonReader(reader), writer, peer, None)
+            self._admit(conn, _CPythonReader(reader), writer, None)
         except BaseException:
             writer.close()
             raise

@@ -70,7 +70,7 @@ async def open(req, keepalive=None, retry=None, headers=None):
     if sse.chunked:
         parts.append(b"Transfer-Encoding: chunked\r\n")
     parts.append(b"Connection: close\r\n\r\n")
-    req.conn.owner = sse  # the connection is the stream's now: no response after the handler
+    req.owner = sse  # the connection is the stream's now: no response after the handler
     await req.conn.send(b"".join(parts))
     if req.method == "HEAD":
         sse.closed = sse.gone = True

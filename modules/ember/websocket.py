@@ -73,7 +73,7 @@ async def accept(req, max_message=16384, ping_interval=None, protocols=None, clo
         head += b"Sec-WebSocket-Protocol: " + chosen.encode() + b"\r\n"
     ws = WebSocket(req.conn, max_message, ping_interval, close_timeout)
     ws.protocol = chosen
-    req.conn.owner = ws  # the connection is the WebSocket's now: no response after the handler
+    req.owner = ws  # the connection is the WebSocket's now: no response after the handler
     await req.conn.send(head + b"\r\n")
     return ws
 

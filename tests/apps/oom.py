@@ -16,9 +16,9 @@ def trip(stage):
 _admit = server.Server._admit
 
 
-def admit(self, conn, reader, writer, peer, sock):
+def admit(self, conn, reader, writer, sock):
     trip("accept")
-    return _admit(self, conn, reader, writer, peer, sock)
+    return _admit(self, conn, reader, writer, sock)
 
 
 server.Server._admit = admit
@@ -54,12 +54,15 @@ class FailingWriter:
     async def wait_closed(self):
         await self.writer.wait_closed()
 
+    def get_extra_info(self, name):
+        return self.writer.get_extra_info(name)
+
 
 _conn_reset = connection.Connection.reset
 
 
-def conn_reset(self, reader=None, writer=None, peer=None, sock=None):
-    _conn_reset(self, reader, writer and FailingWriter(writer), peer, sock)
+def conn_reset(self, reader=None, writer=None, sock=None):
+    _conn_reset(self, reader, writer and FailingWriter(writer), sock)
 
 
 connection.Connection.reset = conn_reset
