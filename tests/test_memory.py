@@ -85,12 +85,6 @@ def test_slots_fitted_to_a_small_heap(serve):
     assert replies == [b"ok"] * (3 * slots), app.output()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, RuntimeError),
-    reason="not met yet: on the 64-bit unix port, frozen ember + asyncio streams leave too little "
-    "heap at 24 KB to admit a connection (it stays alive but serves none); 28 KB works",
-)
 def test_tiny_heap_under_load_keeps_serving(serve):
     # ESP8266-sized heap, 100 clients for 5 s (frozen ember, as on a device).
     app = serve("tiny", heapsize="24k", frozen=True)

@@ -19,8 +19,9 @@ class App:
     header_timeout: seconds to receive a request head (408).  idle_timeout: seconds a keep-alive
         connection may wait for its next request.  io_timeout: seconds any body read or
         response write may stall.
-    min_free: bytes of free heap below which a new connection waits, unless none is open; also
-        what the connection slots leave free when `serve()` makes them (MicroPython).
+    min_free: bytes of free heap below which a new connection waits, unless none is open; the
+        connection slots `serve()` makes leave this much free, plus `max_head` per slot
+        (MicroPython).
     debug: tracebacks in 500 responses.  access_log: one line per request.
     """
 

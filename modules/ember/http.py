@@ -45,6 +45,15 @@ def abort(status, message=None, headers=None):
     raise HTTPError(status, message, headers)
 
 
+def connection_header(req, keep):
+    """The end of a response head: the Connection field where persistence is not the default."""
+    if not keep:
+        return b"Connection: close\r\n\r\n"
+    if not req.http11:
+        return b"Connection: keep-alive\r\n\r\n"
+    return b"\r\n"
+
+
 # Written when memory is too short to build anything else: a constant, so writing it allocates
 # nothing.
 OVERLOADED = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

@@ -8,14 +8,12 @@ makes none of its own."""
 import json
 from asyncio import CancelledError, current_task
 
-from .http import OVERLOADED, HTTPError, reason
+from . import http
 from .request import Request
 from .router import route
 from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms, ticks_ms
 
 _FAST = (str, bytes, dict, list)
-# Unread request bodies up to this size are skipped to keep the connection; larger ones close it.
-_DISCARD_LIMIT = 65536
 
 
 async def serve_connection(app, conn, server=None):
@@ -74,7 +72,7 @@ async def serve_connection(app, conn, server=None):
                             result = handler(req, **params) if params else handler(req)
                             if type(result) is CORO:
                                 result = await result
-                    except HTTPError as e:
+                    except http.HTTPError as e:
                         result = await _dispatch().on_error(app, req, e.status, e)
                     except MemoryError:
                         raise
@@ -104,10 +102,12 @@ async def serve_connection(app, conn, server=None):
                 # Nothing here may allocate: write a constant and let the finally close it.
                 collect()
                 try:
-                    writer.write(OVERLOADED)
+                    writer.write(http.OVERLOADED)
                 except Exception:
                     pass
-            except HTTPError as e:  # from parsing: the framing cannot be trusted, so close after
+            except (
+                http.HTTPError
+            ) as e:  # from parsing: the framing cannot be trusted, so close after
                 await _send_error(conn, req, e.status, e.reason)
             except CancelledError:
                 if conn.timed_out:
@@ -134,6 +134,9 @@ async def serve_connection(app, conn, server=None):
                 print_exception(e)
         if server is None:
             return
+        # This frame outlives the client: drop what refers to it (streams, socket, request,
+        # response) rather than keep it from the heap until the next one.
+        req = reader = writer = head = result = params = None
         conn.reset()
 
 
@@ -144,7 +147,7 @@ async def _finish_body(req):
         return True
     if reader.expect_continue:  # the client waits for 100 before sending: it sends nothing now
         return False
-    return await reader.discard(_DISCARD_LIMIT)
+    return await reader.discard(65536)  # larger: the connection closes instead
 
 
 def _dispatch():
@@ -162,7 +165,7 @@ async def _send_error(conn, req, status, message):
     try:
         await conn.send(
             b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
-            b"Connection: close\r\n\r\n%s" % (status, reason(status).encode(), len(body), body)
+            b"Connection: close\r\n\r\n%s" % (status, http.reason(status).encode(), len(body), body)
         )
     except Exception:  # best effort: the connection closes either way
         pass
@@ -190,9 +193,7 @@ def render(req, body):
     if req.keep_alive and req.http11:
         end = b"\r\n"
     else:
-        from .response import connection_header
-
-        end = connection_header(req, req.keep_alive)
+        end = http.connection_header(req, req.keep_alive)
     if req.method == "HEAD":
         return b"%s%d\r\n%s" % (head, len(body), end)
     return b"".join((head, b"%d\r\n" % len(body), end, body))

@@ -2,7 +2,7 @@
 
 import json
 
-from .http import reason
+from .http import connection_header, reason
 from .runtime import CORO
 
 _TEXT = b"text/plain; charset=utf-8"
@@ -128,14 +128,6 @@ async def send(conn, req, response):
     parts.append(body)
     await conn.send(b"".join(parts))
     return keep
-
-
-def connection_header(req, keep):
-    if not keep:
-        return b"Connection: close\r\n\r\n"
-    if not req.http11:
-        return b"Connection: keep-alive\r\n\r\n"
-    return b"\r\n"
 
 
 def error_response(exc, debug_text=None):

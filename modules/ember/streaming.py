@@ -1,6 +1,6 @@
 """Streamed response bodies: iterators, generators and async iterators, chunk by chunk."""
 
-from .response import connection_header
+from .http import connection_header
 from .runtime import print_exception
 
 
