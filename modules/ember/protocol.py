@@ -27,7 +27,7 @@ async def serve_connection(app, conn, server=None):
             conn.idle = True
             while conn.idle:
                 try:
-                    await sleep_ms(86400000)
+                    await sleep_ms(86400000)  # a day: the listener wakes it sooner
                 except CancelledError:  # woken: a client, a stale timeout, or shutdown
                     if server.stopped:
                         return
