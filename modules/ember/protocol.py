@@ -105,9 +105,7 @@ async def serve_connection(app, conn, server=None):
                     writer.write(http.OVERLOADED)
                 except Exception:
                     pass
-            except (
-                http.HTTPError
-            ) as e:  # from parsing: the framing cannot be trusted, so close after
+            except http.HTTPError as e:  # from parsing: the framing is lost, so close after
                 await _send_error(conn, req, e.status, e.reason)
             except CancelledError:
                 if conn.timed_out:
