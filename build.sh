@@ -31,6 +31,14 @@ UNIX_FLAGS=(MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 MICROPY_SSL_AXTLS=1 MICROPY_SSL_
 UNIX_BUILD="$ROOT/build/unix"
 UNIX_BIN="$UNIX_BUILD/micropython"
 
+# The MicroPython the project is pinned at (the micropython/ gitlink), and the SHA-256 of its
+# source archive (git archive at that commit, with lib/axtls and lib/micropython-lib filled in).
+MPY_TAG=v1.28.0
+MPY_COMMIT=e0e9fbb17ed6fd06bb76e266ae554784c9c80804
+MPY_SRC_SHA256=f84c45455693c89411ed39944b67e98cd2fc1d2f32a415094b5e2bd059b94449
+MPY_UNPACKED="$ROOT/build/micropython-src"
+MPY_ENV=()  # set for a tree from the archive, which has no git metadata
+
 venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         run python3 -m venv "$VENV"
@@ -40,35 +48,68 @@ venv() {
 
 micropython_present() { [ -f "$MPY_DIR/py/mpconfig.h" ]; }
 
-# Fill micropython/ from its submodule when it is empty; false when that cannot be done here.
-fetch_micropython() {
+# Point MPY_DIR at a MicroPython tree: the micropython/ submodule when it is checked out, else
+# the archive named by $EMBER_MICROPYTHON_SRC (checked against MPY_SRC_SHA256, unpacked once under
+# build/), else the submodule fetched with git. False when none of these can be had here.
+find_micropython() {
     micropython_present && return 0
+    local src=${EMBER_MICROPYTHON_SRC:-} sum
+    if [ -n "$src" ]; then
+        [ -f "$src" ] || die "EMBER_MICROPYTHON_SRC=$src: no such file"
+        sum=$(sha256sum "$src" | cut -d' ' -f1)
+        [ "$sum" = "$MPY_SRC_SHA256" ] \
+            || die "EMBER_MICROPYTHON_SRC=$src: SHA-256 $sum, expected $MPY_SRC_SHA256 (MicroPython $MPY_TAG)"
+        MPY_DIR="$MPY_UNPACKED/micropython"
+        # makeversionhdr.py would otherwise describe ember's own git repository.
+        MPY_ENV=(MICROPY_GIT_TAG="$MPY_TAG" MICROPY_GIT_HASH="${MPY_COMMIT:0:10}")
+        if [ "$(cat "$MPY_UNPACKED/.sha256" 2>/dev/null)" != "$sum" ]; then
+            run rm -rf "$MPY_UNPACKED"
+            run mkdir -p "$MPY_UNPACKED"
+            run tar -xJf "$src" -C "$MPY_UNPACKED"
+            [ "$DRY_RUN" = 1 ] || echo "$sum" >"$MPY_UNPACKED/.sha256"
+        fi
+        return 0
+    fi
+    [ "$DRY_RUN" = 0 ] || return 1
     git -C "$ROOT" submodule update --init micropython >/dev/null 2>&1 || return 1
     micropython_present
 }
 
+need_micropython() {
+    find_micropython && return 0
+    if [ "$DRY_RUN" = 1 ]; then
+        run git -C "$ROOT" submodule update --init micropython
+        return 0
+    fi
+    die "no MicroPython source: micropython/ is not checked out (git submodule update --init micropython failed) and EMBER_MICROPYTHON_SRC does not name its archive (micropython-$MPY_TAG.tar.xz)"
+}
+
 cmd_unix() {
-    fetch_micropython || die "micropython/ is not checked out (git submodule update --init micropython failed)"
+    need_micropython
     run make -C "$MPY_DIR/mpy-cross" -j"$(nproc)"
-    run env EMBER_APP="${APP:-$ROOT/examples/demo.py}" make -C "$MPY_DIR/ports/unix" -j"$(nproc)" \
+    run env "${MPY_ENV[@]}" EMBER_APP="${APP:-$ROOT/examples/demo.py}" make -C "$MPY_DIR/ports/unix" -j"$(nproc)" \
         "${UNIX_FLAGS[@]}" FROZEN_MANIFEST="$ROOT/manifest.py" BUILD="$UNIX_BUILD"
 }
 
 cmd_run() {
     local port=${PORT:-8080}
-    if fetch_micropython; then
+    if find_micropython; then
         cmd_unix
         say "serving the frozen demo on MicroPython (unix port) at http://127.0.0.1:$port"
         run "$UNIX_BIN" -c "import demo; demo.app.run('127.0.0.1', $port)"
     else
-        say "micropython/ is not checked out and cannot be fetched: serving the demo on CPython $(python3 -c 'import platform; print(platform.python_version())') instead, at http://127.0.0.1:$port"
+        say "no MicroPython source (micropython/ or EMBER_MICROPYTHON_SRC): serving the demo on CPython $(python3 -c 'import platform; print(platform.python_version())') instead, at http://127.0.0.1:$port"
         run env PYTHONPATH="$ROOT/modules:$ROOT/examples" python3 -c "import demo; demo.app.run('127.0.0.1', $port)"
     fi
 }
 
+# test: the whole suite; the unix stage and the tests that build firmware find the MicroPython
+# tree in $EMBER_MPY_DIR (empty: none here, and they skip saying so).
 cmd_test() {
     venv
-    run "$ROOT/tests/run-all.sh" "$@"
+    local mpy=""
+    if find_micropython; then mpy=$MPY_DIR; fi
+    run env EMBER_MPY_DIR="$mpy" "$ROOT/tests/run-all.sh" "$@"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -78,6 +119,8 @@ cmd_test() {
 
 IDF_IMAGE=espressif/idf:v5.5.1
 ESP8266_IMAGE=larsks/esp-open-sdk
+ESP8266_SYSROOT="$ROOT/build/esp8266-sysroot"
+ESP8266_GCC12_FLAGS="-Wno-array-bounds -fcommon -Wno-error=unused-const-variable"
 BOARDS_DIR="$ROOT/boards"
 DIST="${EMBER_DIST:-$ROOT/dist}"
 HOST_PY="$VENV/bin/python"
@@ -115,10 +158,14 @@ ember_version() {
 
 host_python() { [ -x "$HOST_PY" ] || venv; }
 
+# The first container engine that answers: a docker client without a running daemon does not count.
 container_engine() {
     local engine
     for engine in docker podman; do
-        if command -v "$engine" >/dev/null; then echo "$engine"; return; fi
+        if command -v "$engine" >/dev/null && "$engine" info >/dev/null 2>&1; then
+            echo "$engine"
+            return
+        fi
     done
 }
 
@@ -136,6 +183,38 @@ in_container() {
         "$image" bash -c "$script"
 }
 
+# The ESP8266 toolchain, in order of preference: an esp-open-sdk toolchain on PATH (the SDK in its
+# sysroot); Debian's bare compiler with the SDK sources the user names (tools/esp8266-sysroot.sh
+# turns them into a sysroot under build/); a working docker or podman to run $ESP8266_IMAGE.
+esp8266_toolchain() {
+    local sysroot
+    if command -v xtensa-lx106-elf-gcc >/dev/null; then
+        sysroot=$(xtensa-lx106-elf-gcc -print-sysroot 2>/dev/null || true)
+        if [ -n "$sysroot" ] && [ -f "$sysroot/usr/include/user_interface.h" ]; then
+            echo esp-open-sdk
+            return
+        fi
+        if [ -n "${EMBER_ESP8266_SDK_SRC:-}" ]; then
+            echo debian
+            return
+        fi
+    fi
+    if [ -n "$(container_engine)" ]; then
+        echo container
+    elif command -v xtensa-lx106-elf-gcc >/dev/null; then
+        die "EMBER_ESP8266: xtensa-lx106-elf-gcc has no ESP8266 SDK in its sysroot (Debian's bare compiler?): set EMBER_ESP8266_SDK_SRC to esp8266-sdk-src.tar.xz or to a folder of the SDK checkouts (docs/firmware.md)"
+    else
+        die "EMBER_ESP8266 needs the ESP8266 toolchain: no xtensa-lx106-elf-gcc on PATH, and no running docker or podman to run $ESP8266_IMAGE (or: apt-get install gcc-xtensa-lx106 binutils-xtensa-lx106 libnewlib-dev, and set EMBER_ESP8266_SDK_SRC; docs/firmware.md)"
+    fi
+}
+
+# The SDK sysroot for Debian's compiler, built from $EMBER_ESP8266_SDK_SRC (an archive or a folder).
+esp8266_sysroot() {
+    local src=$EMBER_ESP8266_SDK_SRC kind=--archive
+    [ -d "$src" ] && kind=--src
+    run "$ROOT/tools/esp8266-sysroot.sh" "$kind" "$src" --out "$ESP8266_SYSROOT"
+}
+
 cmd_board() {
     local board=$1 port build version steps=()
     port=$(board_field "$board" port)
@@ -143,13 +222,10 @@ cmd_board() {
     version=$(ember_version)
     APP_FILE=${APP:-$ROOT/examples/demo.py}
     [ -f "$APP_FILE" ] || die "application $APP_FILE does not exist (pass --app PATH)"
-    if [ "$DRY_RUN" = 1 ] && ! micropython_present; then
-        run git -C "$ROOT" submodule update --init micropython
-    else
-        fetch_micropython || die "micropython/ is not checked out (git submodule update --init micropython failed)"
-    fi
+    need_micropython
 
-    local make_env=(env EMBER_APP="$APP_FILE" EMBER_VERSION="$version")
+    local make_env=(env "${MPY_ENV[@]}" EMBER_APP="$APP_FILE" EMBER_VERSION="$version")
+    local make_args=(-C "$MPY_DIR/ports/$port" -j"$(nproc)" BOARD_DIR="$BOARDS_DIR/$board" BUILD="$build")
     steps+=("$(quote make -C "$MPY_DIR/mpy-cross")")
     if [ "$port" = unix ]; then
         run_line "${steps[0]}"
@@ -157,11 +233,13 @@ cmd_board() {
             VARIANT_DIR="$BOARDS_DIR/$board" BUILD="$build"
         return
     fi
-    steps+=("$(quote make -C "$MPY_DIR/ports/$port" BOARD_DIR="$BOARDS_DIR/$board" submodules)")
-    steps+=("$(quote "${make_env[@]}" make -C "$MPY_DIR/ports/$port" -j"$(nproc)" \
-        BOARD_DIR="$BOARDS_DIR/$board" BUILD="$build")")
+    # The ESP8266 board needs only lib/axtls (btree is off): an archive tree already has it.
+    if [ "$port" = esp32 ] || [ ! -f "$MPY_DIR/lib/axtls/README" ]; then
+        steps+=("$(quote make -C "$MPY_DIR/ports/$port" BOARD_DIR="$BOARDS_DIR/$board" submodules)")
+    fi
 
     if [ "$port" = esp32 ]; then
+        steps+=("$(quote "${make_env[@]}" make "${make_args[@]}")")
         if command -v idf.py >/dev/null; then
             :
         elif [ -f "${IDF_PATH:-}/export.sh" ]; then
@@ -170,27 +248,48 @@ cmd_board() {
             in_container "$IDF_IMAGE" "${steps[@]}"
             steps=()
         else
-            die "$board needs ESP-IDF v5.5.1: no idf.py on PATH, no \$IDF_PATH/export.sh, and neither docker nor podman to run $IDF_IMAGE"
+            die "$board needs ESP-IDF v5.5.1: no idf.py on PATH, no \$IDF_PATH/export.sh, and no running docker or podman to run $IDF_IMAGE"
         fi
-    elif command -v xtensa-lx106-elf-gcc >/dev/null; then
-        :
-    elif [ -n "$(container_engine)" ]; then
-        in_container "$ESP8266_IMAGE" "${steps[@]}"
-        steps=()
     else
-        die "$board needs the ESP8266 toolchain: no xtensa-lx106-elf-gcc on PATH, and neither docker nor podman to run $ESP8266_IMAGE"
+        local toolchain
+        toolchain=$(esp8266_toolchain)
+        if [ "$toolchain" = debian ]; then
+            # The port's Makefile sets ESP_SDK with `=`: only the command line overrides it.
+            # The SDK headers must be system headers, or the port's -Werror trips on them; the
+            # other flags are what gcc 12 needs for this gcc-4.8-era code (docs/firmware.md).
+            # esptool 5 (the project's pin) needs to be told the chip for elf2image.
+            host_python
+            esp8266_sysroot
+            make_args+=(ESP_SDK="$ESP8266_SYSROOT/usr" "CFLAGS_EXTRA=-isystem $ESP8266_SYSROOT/usr/include $ESP8266_GCC12_FLAGS"
+                "ESPTOOL=$HOST_PY -m esptool --chip esp8266")
+        fi
+        steps+=("$(quote "${make_env[@]}" make "${make_args[@]}")")
+        if [ "$toolchain" = container ]; then
+            in_container "$ESP8266_IMAGE" "${steps[@]}"
+            steps=()
+        fi
     fi
     local line
     for line in "${steps[@]+"${steps[@]}"}"; do run_line "$line"; done
-    cmd_release "$board"
+    if [ "$port" = esp8266 ]; then
+        host_python
+        run "$HOST_PY" -m ember_host.imagesize "$board" --build "$build" --micropython "$MPY_DIR"
+    fi
+    release_step "$board"
 }
 
 # release BOARD: assemble dist/BOARD/ from build/BOARD/ (merge-bin, SHA256SUMS, manifest.json).
 cmd_release() {
     local board=${1:?usage: ./build.sh release BOARD}
+    need_micropython
+    release_step "$board"
+}
+
+release_step() {
+    local board=$1
     host_python
     run "$HOST_PY" -m ember_host.release "$board" --build "$ROOT/build/$board" \
-        --out "$DIST/$board" --ember-version "$(ember_version)"
+        --out "$DIST/$board" --ember-version "$(ember_version)" --micropython "$MPY_DIR"
 }
 
 cmd_flash() {
@@ -208,14 +307,16 @@ cmd_flash() {
     local manifest="$DIST/$board/manifest.json"
     [ -f "$manifest" ] || die "$manifest does not exist: run ./build.sh $board first"
     host_python
+    # --flash-size: the ESP8266 image header says 1MB whatever the module has.
     run "$HOST_PY" -m esptool --chip "$(json_field "$manifest" chip)" --port "$serial" --baud "$baud" \
-        write-flash "$(json_field "$manifest" firmware_offset)" "$DIST/$board/firmware.bin"
+        write-flash --flash-size "$(json_field "$manifest" flash_size)" \
+        "$(json_field "$manifest" firmware_offset)" "$DIST/$board/firmware.bin"
 }
 
 # check: freeze ember + the app for every board with mpy-cross (no cross compiler needed).
 cmd_check() {
-    if ! micropython_present; then
-        say "check: skipped: micropython/ is not checked out (git submodule update --init micropython)"
+    if ! find_micropython; then
+        say "check: skipped: no MicroPython source (micropython/ is not checked out, EMBER_MICROPYTHON_SRC is not set)"
         return 0
     fi
     local board port arch out

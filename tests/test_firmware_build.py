@@ -11,7 +11,16 @@ import subprocess
 
 import pytest
 from ember_host import boards, release
-from firmware_support import MPY_DIR, ROOT, micropython_present, synthetic_build, tool_path
+import firmware_support
+from firmware_support import ROOT, synthetic_build, tool_path
+
+# The --dry-run tests give build.sh no EMBER_MICROPYTHON_SRC: it names the submodule's tree.
+MPY_DIR = firmware_support.SUBMODULE
+
+
+def micropython_present():
+    return (MPY_DIR / "py" / "mpconfig.h").is_file()
+
 
 NPROC = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 VERSION = "v9.9.9-test"  # EMBER_VERSION; without it build.sh asks `git describe`
@@ -75,6 +84,8 @@ def release_step(board):
         f"{ROOT}/dist/{board}",
         "--ember-version",
         VERSION,
+        "--micropython",
+        str(MPY_DIR),
     ]
 
 
@@ -130,12 +141,100 @@ def test_esp32_boards_fall_back_to_the_idf_container(tmp_path, board):
     assert got == fetch() + [container("espressif/idf:v5.5.1", steps), release_step(board)]
 
 
-def test_esp8266_local_toolchain_and_container(tmp_path):
-    steps = toolchain_steps("EMBER_ESP8266", "esp8266")
-    local = commands(build_sh(tmp_path, "EMBER_ESP8266", stubs=["xtensa-lx106-elf-gcc"]))
-    assert local == fetch() + steps + [release_step("EMBER_ESP8266")]
-    got = commands(build_sh(tmp_path, "EMBER_ESP8266", stubs=["docker"]))
-    assert got == fetch() + [container("larsks/esp-open-sdk", steps), release_step("EMBER_ESP8266")]
+def size_step(board):
+    return [
+        PY,
+        "-m",
+        "ember_host.imagesize",
+        board,
+        "--build",
+        f"{ROOT}/build/{board}",
+        "--micropython",
+        str(MPY_DIR),
+    ]
+
+
+def fake_gcc(tmp_path, sysroot):
+    """An xtensa-lx106-elf-gcc that answers -print-sysroot as esp-open-sdk's or Debian's does."""
+    bindir = tmp_path / "gcc-bin"
+    bindir.mkdir()
+    gcc = bindir / "xtensa-lx106-elf-gcc"
+    gcc.write_text(f"#!/bin/sh\necho '{sysroot}'\n")
+    gcc.chmod(0o755)
+    return str(bindir)
+
+
+def with_path(tmp_path, extra, stubs=()):
+    return {"PATH": f"{extra}:{tool_path(tmp_path, *stubs)}"}
+
+
+def test_esp8266_esp_open_sdk_toolchain(tmp_path):
+    sysroot = tmp_path / "sysroot"
+    (sysroot / "usr" / "include").mkdir(parents=True)
+    (sysroot / "usr" / "include" / "user_interface.h").write_text("")
+    env = with_path(tmp_path, fake_gcc(tmp_path, sysroot), ["docker"])
+    got = commands(build_sh(tmp_path, "EMBER_ESP8266", env=env))
+    board = "EMBER_ESP8266"
+    assert got == fetch() + toolchain_steps(board, "esp8266") + [
+        size_step(board),
+        release_step(board),
+    ]
+
+
+def test_esp8266_debian_compiler_with_the_sdk_sources(tmp_path):
+    board, sysroot = "EMBER_ESP8266", f"{ROOT}/build/esp8266-sysroot"
+    env = with_path(tmp_path, fake_gcc(tmp_path, ""), ["docker"])
+    env["EMBER_ESP8266_SDK_SRC"] = "/sdk/esp8266-sdk-src.tar.xz"
+    got = commands(build_sh(tmp_path, board, env=env))
+    make = toolchain_steps(board, "esp8266")
+    make[-1] += [
+        f"ESP_SDK={sysroot}/usr",
+        f"CFLAGS_EXTRA=-isystem {sysroot}/usr/include -Wno-array-bounds -fcommon "
+        "-Wno-error=unused-const-variable",
+        f"ESPTOOL={PY} -m esptool --chip esp8266",
+    ]
+    sysroot_step = [
+        f"{ROOT}/tools/esp8266-sysroot.sh",
+        "--archive",
+        "/sdk/esp8266-sdk-src.tar.xz",
+        "--out",
+        sysroot,
+    ]
+    assert got == fetch() + [sysroot_step] + make + [size_step(board), release_step(board)]
+    # A folder of upstream checkouts instead of the archive.
+    env["EMBER_ESP8266_SDK_SRC"] = str(tmp_path)
+    got = commands(build_sh(tmp_path, board, env=env))
+    assert [f"{ROOT}/tools/esp8266-sysroot.sh", "--src", str(tmp_path), "--out", sysroot] in got
+
+
+def test_esp8266_bare_debian_compiler_is_not_taken_for_a_toolchain(tmp_path):
+    env = with_path(tmp_path, fake_gcc(tmp_path, ""))
+    proc = build_sh(tmp_path, "EMBER_ESP8266", env=env)
+    assert proc.returncode == 1
+    assert "xtensa-lx106-elf-gcc has no ESP8266 SDK in its sysroot" in proc.stderr
+    assert "set EMBER_ESP8266_SDK_SRC" in proc.stderr
+
+
+def test_esp8266_container(tmp_path):
+    board = "EMBER_ESP8266"
+    got = commands(build_sh(tmp_path, board, stubs=["docker"]))
+    assert got == fetch() + [
+        container("larsks/esp-open-sdk", toolchain_steps(board, "esp8266")),
+        size_step(board),
+        release_step(board),
+    ]
+
+
+def test_a_docker_client_without_its_daemon_is_not_a_container_engine(tmp_path):
+    bindir = tmp_path / "dead-docker"
+    bindir.mkdir()
+    (bindir / "docker").write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n"
+    )
+    (bindir / "docker").chmod(0o755)
+    proc = build_sh(tmp_path, "EMBER_ESP32", env=with_path(tmp_path, bindir))
+    assert proc.returncode == 1
+    assert "no running docker or podman to run espressif/idf:v5.5.1" in proc.stderr
 
 
 def test_user_app_outside_the_repo_is_mounted_into_the_container(tmp_path):
@@ -162,12 +261,12 @@ def test_user_app_outside_the_repo_is_mounted_into_the_container(tmp_path):
         (
             "EMBER_ESP32",
             "needs ESP-IDF v5.5.1: no idf.py on PATH, no $IDF_PATH/export.sh, and "
-            "neither docker nor podman to run espressif/idf:v5.5.1",
+            "no running docker or podman to run espressif/idf:v5.5.1",
         ),
         (
             "EMBER_ESP8266",
             "needs the ESP8266 toolchain: no xtensa-lx106-elf-gcc on PATH, and "
-            "neither docker nor podman to run larsks/esp-open-sdk",
+            "no running docker or podman to run larsks/esp-open-sdk",
         ),
     ],
 )
@@ -218,6 +317,8 @@ def test_flash_uses_the_release_manifest_offsets(tmp_path):
             "--baud",
             "460800",
             "write-flash",
+            "--flash-size",
+            "4MB",
             "0x1000",
             f"{dist}/EMBER_ESP32/firmware.bin",
         ]
@@ -231,7 +332,9 @@ def test_check_freezes_every_board_or_says_why_not(tmp_path):
     if not micropython_present():
         assert (
             proc.returncode == 0
-            and "check: skipped: micropython/ is not checked out" in proc.stderr
+            and "check: skipped: no MicroPython source (micropython/ is not checked out, "
+            "EMBER_MICROPYTHON_SRC is not set)"
+            in proc.stderr
         )
         return
     got = commands(proc)
@@ -250,8 +353,12 @@ def test_check_freezes_every_board_or_says_why_not(tmp_path):
 
 
 def test_check_runs_makemanifest_for_real():
-    if not micropython_present() or not (MPY_DIR / "mpy-cross" / "build" / "mpy-cross").exists():
-        pytest.skip("needs micropython/ checked out with mpy-cross built (./build.sh unix)")
+    mpy = firmware_support.MPY_DIR
+    if (
+        not firmware_support.micropython_present()
+        or not (mpy / "mpy-cross/build/mpy-cross").exists()
+    ):
+        pytest.skip("needs a MicroPython tree with mpy-cross built (./build.sh unix)")
     proc = subprocess.run(
         [str(ROOT / "build.sh"), "check"], capture_output=True, text=True, cwd=ROOT
     )

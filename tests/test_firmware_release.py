@@ -42,11 +42,22 @@ def test_release_directory_reads_back(name, tmp_path):
         == json.loads((board.directory / "ember-board.json").read_text())["filesystem"]
     )
 
-    # The factory image is firmware.bin placed at its offset, 0xFF padding before it.
+    # The factory image is firmware.bin placed at its offset, 0xFF padding before it, with the
+    # board's flash size written into the header of its first image (and so a new digest).
     factory = (out / "factory.bin").read_bytes()
     fw = parts["firmware.bin"]
     assert factory[: board.firmware_offset] == b"\xff" * board.firmware_offset
-    assert factory[board.firmware_offset :] == fw
+    placed = factory[board.firmware_offset :]
+    assert len(placed) == len(fw)
+    first = tmp_path / "first.bin"
+    first_len = (
+        len(fw) if board.port == "esp8266" else (tmp_path / "build/bootloader.bin").stat().st_size
+    )
+    first.write_bytes(placed[:first_len])
+    info = esptool("--chip", board.chip, "image-info", str(first))
+    assert f"Flash size: {board.flash_size}" in info and "(valid)" in info
+    changed = [i for i in range(len(fw)) if placed[i] != fw[i]]
+    assert all(i == 3 or first_len - 32 <= i < first_len for i in changed)
     assert (out / "firmware.bin").read_bytes() == fw
 
     sums = dict(

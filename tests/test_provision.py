@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 from ember_host import boards, provision, release
+from esptool.targets import CHIP_DEFS
 from firmware_support import UNIX_MICROPYTHON, synthetic_build
 from littlefs import LittleFS, LittleFSError
 
@@ -179,7 +180,9 @@ def test_factory_image_has_each_part_at_its_offset(tmp_path, name):
     provision.write_factory(rel, image, out)
     data = out.read_bytes()
     fw = (dist / "firmware.bin").read_bytes()
-    assert data[rel.firmware_offset : rel.firmware_offset + len(fw)] == fw
+    placed = data[rel.firmware_offset : rel.firmware_offset + len(fw)]
+    assert placed[:3] + placed[4:] == fw[:3] + fw[4:]  # byte 3: the flash size, the board's
+    assert placed[3] & 0xF0 == CHIP_DEFS[rel.chip].FLASH_SIZES[rel.flash_size]
     assert data[rel.fs.offset :] == image.read_bytes()
     assert set(data[rel.firmware_offset + len(fw) : rel.fs.offset]) == {0xFF}
     assert len(data) == rel.fs.offset + rel.fs.size
@@ -236,7 +239,7 @@ def test_flash_dry_run_prints_the_esptool_commands(tmp_path, capsys):
     pairs = (
         re.escape(f" 0x1000 {dist}/firmware.bin 0x310000 ") + r"/tmp/ember-provision-\w+/vfs\.bin"
     )
-    assert re.fullmatch(esptool + " write-flash" + pairs, lines[1])
+    assert re.fullmatch(esptool + " write-flash --flash-size 4MB" + pairs, lines[1])
     assert re.fullmatch(esptool + " verify-flash" + pairs, lines[2])
     assert re.fullmatch(
         r"OK unit-0001 mac=00:00:00:00:00:00 hostname=unit-0001 sha256=[0-9a-f]{64}", lines[3]

@@ -26,9 +26,13 @@ def run(args, dry_run=False, capture=False):
     return proc.stdout if capture else ""
 
 
-def merge(chip, out, parts, dry_run=False):
-    """merge-bin `parts` ({offset: path}) into one image flashed at 0x0."""
-    args = ["--chip", chip, "merge-bin", "-o", str(out)]
+def merge(chip, out, parts, flash_size, dry_run=False):
+    """merge-bin `parts` ({offset: path}) into one image flashed at 0x0.
+
+    `flash_size` goes into the image header: the ESP8266 build's says 1MB whatever the module has,
+    and its SDK places its parameter sectors from that size.
+    """
+    args = ["--chip", chip, "merge-bin", "-o", str(out), "--flash-size", flash_size]
     for offset in sorted(parts):
         args += [f"{offset:#x}", str(parts[offset])]
     run(args, dry_run=dry_run)

@@ -130,6 +130,7 @@ def write_factory(release, image_path, out, dry_run=False):
         release.chip,
         out,
         {release.firmware_offset: release.dir / "firmware.bin", release.fs.offset: image_path},
+        release.flash_size,
         dry_run=dry_run,
     )
 
@@ -169,7 +170,10 @@ def flash_unit(release, raw, port, www=None, baud=460800, fs_only=False, dry_run
         if not fs_only:
             pairs = [f"{release.firmware_offset:#x}", str(release.dir / "firmware.bin")] + pairs
         common = ["--chip", release.chip, "--port", port, "--baud", str(baud)]
-        esp.run(common + ["write-flash"] + pairs, dry_run=dry_run)
+        # --flash-size: an ESP8266 image header says 1MB whatever the module has.
+        esp.run(
+            common + ["write-flash", "--flash-size", release.flash_size] + pairs, dry_run=dry_run
+        )
         esp.run(common + ["verify-flash"] + pairs, dry_run=dry_run)
     return {
         "device_id": cfg["device_id"],

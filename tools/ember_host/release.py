@@ -74,7 +74,10 @@ def assemble(board, build_dir, out_dir, ember_version, mpy_version):
         shutil.copyfile(app, out_dir / "micropython.bin")
         files["micropython.bin"] = board.app_offset
     esp.merge(
-        board.chip, out_dir / "factory.bin", {board.firmware_offset: out_dir / "firmware.bin"}
+        board.chip,
+        out_dir / "factory.bin",
+        {board.firmware_offset: out_dir / "firmware.bin"},
+        board.flash_size,
     )
 
     manifest = {
