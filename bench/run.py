@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ember vs microdot (vs tinyweb) on the same MicroPython unix binary: one run, one table.
 
-    .venv/bin/python bench/run.py [--quick] [--tinyweb PATH] [--only ember,microdot,...]
+    .venv/bin/python bench/run.py [--quick] [--micropython DIR] [--tinyweb PATH] [--only ...]
 
 What it measures (bench/README.md has the method in full):
   1. one unix-port binary per server, built from micropython/ with the server and its hello-world
@@ -13,9 +13,11 @@ What it measures (bench/README.md has the method in full):
   5. heap kept after importing the frozen server + app, and frozen .mpy size (xtensawin, -O3);
   6. overload: -X heapsize=24k, 100 concurrent clients for 5 s, then 10 sequential requests.
 
-This is not a test: the suite never calls it. Without micropython/ it prints the CPython rows only
-and exits 0. tinyweb is optional: it is copied into bench/peers/ (gitignored) at run time from
---tinyweb PATH or $EMBER_BENCH_TINYWEB (a server.py, a checkout, or a bare git directory)."""
+This is not a test: the suite never calls it. The MicroPython tree is --micropython PATH, else
+$EMBER_MPY_DIR, else micropython/, else the archive tree `./build.sh unix` unpacked from
+$EMBER_MICROPYTHON_SRC; without one it prints the CPython rows only and exits 0. tinyweb is
+optional: it is copied into bench/peers/ (gitignored) at run time from --tinyweb PATH or
+$EMBER_BENCH_TINYWEB (a server.py, a checkout, a bare git directory, or a .tar.* archive)."""
 
 import argparse
 import hashlib
@@ -27,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -38,12 +41,11 @@ BENCH = ROOT / "bench"
 APPS = BENCH / "apps"
 PEERS = BENCH / "peers"
 OUT = BENCH / "out"
-MPY_DIR = Path(os.environ.get("EMBER_BENCH_MPY_DIR") or ROOT / "micropython")
+MPY_DIR = None  # set by main(): see find_micropython()
 UNIX_FLAGS = ["MICROPY_PY_BTREE=0", "MICROPY_PY_FFI=0", "MICROPY_SSL_AXTLS=1",
               "MICROPY_SSL_MBEDTLS=0", "STRIP="]  # STRIP= keeps symbols for callgrind
 ZERO_FN, DUMP_FN = "mp_math_erf", "mp_math_erfc"  # called by bench_probe's /z and /d only
 SMALL_EMBER = "max_connections=4, max_head=512"  # the 24k rows are repeated with this App config
-DEFAULT_TINYWEB = [Path("/work/.mirror/belyalov+tinyweb/repo")]
 
 TARGETS = {
     "rps_ratio": 5.0,  # ember >= 5x microdot at 10 connections
@@ -83,11 +85,16 @@ def tinyweb_dir(arg):
     candidates = [Path(arg)] if arg else []
     if os.environ.get("EMBER_BENCH_TINYWEB"):
         candidates.append(Path(os.environ["EMBER_BENCH_TINYWEB"]))
-    candidates += [PEERS / "tinyweb" / "server.py"] + DEFAULT_TINYWEB
+    candidates.append(PEERS / "tinyweb" / "server.py")
     dest = PEERS / "tinyweb"
     for c in candidates:
         text = None
-        if c.is_file():
+        if c.is_file() and tarfile.is_tarfile(c):
+            with tarfile.open(c) as tar:
+                member = next((m for m in tar.getmembers()
+                               if m.name.endswith("tinyweb/server.py")), None)
+                text = tar.extractfile(member).read() if member else None
+        elif c.is_file():
             text = c.read_bytes()
         elif (c / "tinyweb" / "server.py").is_file():
             text = (c / "tinyweb" / "server.py").read_bytes()
@@ -202,6 +209,29 @@ def servers(args):
 # Building
 # ---------------------------------------------------------------------------------------------
 
+def find_micropython(arg):
+    """The MicroPython tree to build from; None when there is none."""
+    for c in (arg, os.environ.get("EMBER_MPY_DIR"), ROOT / "micropython",
+              ROOT / "build" / "micropython-src" / "micropython"):
+        if c and (Path(c) / "py" / "mpconfig.h").is_file():
+            return Path(c).resolve()
+    return None
+
+
+def micropython_identity():
+    """The commit of a git tree, else the SHA-256 of the archive build.sh unpacked it from."""
+    if (MPY_DIR / ".git").exists():
+        return subprocess.run(["git", "-C", str(MPY_DIR), "rev-parse", "HEAD"],
+                              capture_output=True, text=True).stdout
+    stamp = MPY_DIR.parent / ".sha256"
+    return stamp.read_text() if stamp.exists() else str(MPY_DIR)
+
+
+def mpy_env():
+    """An archive tree has no git metadata: name its version, or makeversionhdr asks ember's git."""
+    return {} if (MPY_DIR / ".git").exists() else {"MICROPY_GIT_TAG": "v1.28.0"}
+
+
 def make_cmd(s, manifest):
     return (["make", "-C", str(MPY_DIR / "ports" / "unix"), "-j%d" % (os.cpu_count() or 2)]
             + UNIX_FLAGS + ["FROZEN_MANIFEST=" + str(manifest), "BUILD=" + str(s.build)])
@@ -215,9 +245,7 @@ def build(s):
                        + " ".join(UNIX_FLAGS).encode())
     for f in s.sources:
         h.update(str(f).encode() + f.read_bytes())
-    head = subprocess.run(["git", "-C", str(MPY_DIR), "rev-parse", "HEAD"], capture_output=True,
-                          text=True).stdout
-    h.update(head.encode())
+    h.update(micropython_identity().encode())
     stamp = s.build / "bench-stamp"
     if s.binary.exists() and stamp.exists() and stamp.read_text() == h.hexdigest():
         say(f"build {s.name}: up to date ({s.binary.relative_to(ROOT)})")
@@ -230,7 +258,8 @@ def build(s):
         + " ".join(cmd))
     log = s.build / "bench-build.log"
     with open(log, "w") as f:
-        r = subprocess.run(cmd, env={**os.environ, **s.env()}, stdout=f, stderr=subprocess.STDOUT)
+        r = subprocess.run(cmd, env={**os.environ, **mpy_env(), **s.env()}, stdout=f,
+                           stderr=subprocess.STDOUT)
     if r.returncode:
         sys.exit(f"build {s.name} failed, see {log}:\n" + log.read_text()[-3000:])
     stamp.write_text(h.hexdigest())
@@ -681,10 +710,13 @@ def top_table(res, n):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter runs (2 s wrk, N=50)")
-    ap.add_argument("--tinyweb", help="tinyweb server.py, checkout or bare git dir")
+    ap.add_argument("--tinyweb", help="tinyweb: server.py, checkout, bare git dir or archive")
+    ap.add_argument("--micropython", help="MicroPython source tree (default: see above)")
     ap.add_argument("--only", help="comma-separated: ember,microdot,tinyweb,bare")
     ap.add_argument("--requests", type=int, help="N requests in the measured window")
     args = ap.parse_args()
+    global MPY_DIR
+    MPY_DIR = find_micropython(args.micropython)
     cfg = {"secs": 2 if args.quick else 5, "n": args.requests or (50 if args.quick else 200),
            "warm": 10 if args.quick else 20, "clients": 100, "osecs": 3 if args.quick else 5}
     OUT.mkdir(parents=True, exist_ok=True)
@@ -702,9 +734,9 @@ def main():
         r["probe"] = {"http": r["wrk"].get("http"), "closes": r["wrk"].get("closes")}
         cpython["cpython-" + name] = r
     results = {}
-    if not (MPY_DIR / "py" / "mpconfig.h").exists():
-        say("micropython/ is not checked out (git submodule update --init micropython): "
-            "CPython rows only")
+    if MPY_DIR is None:
+        say("no MicroPython tree (--micropython, $EMBER_MPY_DIR, micropython/, or run "
+            "EMBER_MICROPYTHON_SRC=... ./build.sh unix once): CPython rows only")
         results.update(cpython)
         report(results, list(cpython), cfg, None)
         return
