@@ -391,3 +391,58 @@ def test_release_manifest_schema_is_what_flash_reads(tmp_path):
     m = release.assemble(board, tmp_path / "b", tmp_path / "d", "v", "1.28.0")
     assert json.loads((tmp_path / "d" / "manifest.json").read_text()) == m
     assert (m["chip"], m["firmware_offset"], m["app_offset"]) == ("esp8266", "0x0", None)
+
+
+def test_a_micropython_archive_that_is_not_the_pinned_one_is_refused(tmp_path):
+    bogus = tmp_path / "micropython-v1.28.0.tar.xz"
+    bogus.write_bytes(b"not the release")
+    proc = build_sh(tmp_path, "unix", env={"EMBER_MICROPYTHON_SRC": str(bogus)})
+    assert proc.returncode == 1
+    assert f"EMBER_MICROPYTHON_SRC={bogus}: SHA-256 " in proc.stderr
+    assert (
+        "expected f84c45455693c89411ed39944b67e98cd2fc1d2f32a415094b5e2bd059b94449" in proc.stderr
+    )
+    proc = build_sh(tmp_path, "unix", env={"EMBER_MICROPYTHON_SRC": str(tmp_path / "absent")})
+    assert proc.returncode == 1 and "absent: no such file" in proc.stderr
+
+
+def sysroot_sh(*args):
+    return subprocess.run(
+        [str(ROOT / "tools" / "esp8266-sysroot.sh"), *args], capture_output=True, text=True
+    )
+
+
+def test_sdk_sources_that_are_not_the_pinned_ones_are_refused(tmp_path):
+    bogus = tmp_path / "esp8266-sdk-src.tar.xz"
+    bogus.write_bytes(b"not the snapshot")
+    proc = sysroot_sh("--archive", str(bogus), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1 and "SHA-256" in proc.stderr and "expected e2a6fce7" in proc.stderr
+    # Upstream checkouts side by side: each must be a checkout of the pinned commit.
+    src = tmp_path / "src"
+    for tree in ("ESP8266_NONOS_SDK", "esp-open-sdk", "esp-open-lwip", "lx106-hal"):
+        (src / tree).mkdir(parents=True)
+    git = ["git", "-C", str(src / "lx106-hal")]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run(
+        [
+            *git,
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "elsewhere",
+        ],
+        check=True,
+    )
+    proc = sysroot_sh("--src", str(src), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1
+    assert "lx106-hal is at " in proc.stderr
+    assert "expected e4bcc63c9c016e4f8848e7e8f512438ca857531d" in proc.stderr
+    (src / "esp-open-lwip").rmdir()
+    proc = sysroot_sh("--src", str(src), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1 and "esp-open-lwip is missing" in proc.stderr
+    assert not (tmp_path / "out").exists()

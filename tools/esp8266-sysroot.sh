@@ -45,12 +45,6 @@ done
 [ -n "$archive" ] || [ -n "$src" ] || die "give the SDK sources: --archive FILE or --src DIR (see --help)"
 [ -z "$archive" ] || [ -z "$src" ] || die "give --archive or --src, not both"
 
-for tool in gcc ar; do
-    command -v "$CROSS$tool" >/dev/null \
-        || die "no $CROSS$tool: apt-get install gcc-xtensa-lx106 binutils-xtensa-lx106 libnewlib-dev"
-done
-[ -f "$NEWLIB_INCLUDE/stdlib.h" ] || die "no newlib headers in $NEWLIB_INCLUDE: apt-get install libnewlib-dev"
-
 # The identity of the input: a rebuild happens only when it changes.
 if [ -n "$archive" ]; then
     [ -f "$archive" ] || die "$archive does not exist"
@@ -60,7 +54,7 @@ if [ -n "$archive" ]; then
 else
     src=$(cd "$src" && pwd) || die "$src is not a folder"
     identity="src"
-    for tree in "${!PINS[@]}"; do
+    for tree in ESP8266_NONOS_SDK esp-open-sdk esp-open-lwip lx106-hal; do
         [ -d "$src/$tree" ] || die "$src/$tree is missing (the four upstream checkouts go side by side)"
         if git -C "$src/$tree" rev-parse --git-dir >/dev/null 2>&1; then
             head=$(git -C "$src/$tree" rev-parse HEAD)
@@ -70,7 +64,13 @@ else
     done
     identity+=" $(find "$src" -type f -not -path '*/.git/*' -printf '%P %s %T@\n' | sort | sha256sum | cut -d' ' -f1)"
 fi
-identity+=" $($CROSS"gcc" -dumpfullversion) newlib=$(cat "$NEWLIB_INCLUDE/_newlib_version.h" | sha256sum | cut -c1-16)"
+for tool in gcc ar; do
+    command -v "$CROSS$tool" >/dev/null \
+        || die "no $CROSS$tool: apt-get install gcc-xtensa-lx106 binutils-xtensa-lx106 libnewlib-dev"
+done
+[ -f "$NEWLIB_INCLUDE/stdlib.h" ] || die "no newlib headers in $NEWLIB_INCLUDE: apt-get install libnewlib-dev"
+
+identity+=" $($CROSS"gcc" -dumpfullversion) newlib=$(sha256sum <"$NEWLIB_INCLUDE/_newlib_version.h" | cut -c1-16)"
 if [ -f "$out/.identity" ] && [ "$(cat "$out/.identity")" = "$identity" ]; then
     echo "esp8266-sysroot: $out is up to date"
     exit 0
