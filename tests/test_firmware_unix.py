@@ -9,9 +9,12 @@ from firmware_support import MPY_DIR, ROOT, micropython_present
 
 def test_unix_board_builds_and_reports_its_version(tmp_path):
     if not micropython_present():
-        pytest.skip("micropython/ is not checked out (git submodule update --init micropython)")
+        pytest.skip(
+            "no MicroPython tree: micropython/ is not checked out, and EMBER_MPY_DIR is not "
+            "set (./build.sh test sets it from EMBER_MICROPYTHON_SRC)"
+        )
     if not (MPY_DIR / "mpy-cross" / "build" / "mpy-cross").exists():
-        pytest.skip("mpy-cross is not built (make -C micropython/mpy-cross)")
+        pytest.skip(f"mpy-cross is not built (make -C {MPY_DIR}/mpy-cross)")
     build = tmp_path / "build"
     env = dict(
         os.environ, EMBER_VERSION="v0.0.0-unix-test", EMBER_APP=str(ROOT / "examples" / "demo.py")

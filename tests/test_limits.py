@@ -68,6 +68,64 @@ def test_malformed_requests(limits, request_bytes, expected):
     assert status(get(limits.port)) == 200  # and the server answers the next client
 
 
+@pytest.mark.parametrize(
+    "path, size_line, expected",
+    [
+        ("/upload", b"ffffffffffffffffffff", 413),  # more hex digits than any body has
+        ("/stream", b"ffffffffffffffffffff", 413),  # even where max_body does not apply
+        ("/upload", b"401", 413),  # one byte over max_body (1024), announced
+        ("/upload", b"0000000000000000400", 200),  # leading zeros are not digits of the size
+        ("/upload", b"0x10", 400),
+        ("/upload", b"1_0", 400),
+        ("/upload", b"+a", 400),
+        ("/upload", b"", 400),
+    ],
+)
+def test_chunk_size_is_judged_before_any_of_its_data(limits, path, size_line, expected):
+    with socket.create_connection(("127.0.0.1", limits.port), timeout=5) as s:
+        s.sendall(
+            b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + size_line + b"\r\n"
+        )
+        t0 = time.monotonic()
+        if expected == 200:  # a valid size: the data follows, and the body is taken whole
+            s.sendall(b"x" * 1024 + b"\r\n0\r\n\r\n")
+        s.settimeout(5)
+        reply = s.recv(1000)
+        waited = time.monotonic() - t0
+    assert status(reply) == expected, reply
+    assert waited < 0.5  # at once: not after a read timeout
+    if expected != 200:
+        assert b"Connection: close" in reply
+
+
+def test_a_blank_line_before_a_request_is_ignored_however_it_arrives(limits):
+    ok = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", limits.port), timeout=5) as s:
+        s.sendall(ok)
+        assert s.recv(1000).endswith(b"ok")
+        s.sendall(b"\r\n" + ok)  # in a packet of its own
+        assert status(s.recv(1000)) == 200
+        s.sendall(ok + b"\r\n" + ok)  # behind the previous request
+        replies = b""
+        while replies.count(b"ok") < 2:
+            chunk = s.recv(1000)
+            assert chunk, replies
+            replies += chunk
+        assert replies.count(b"HTTP/1.1 200 OK") == 2
+
+
+def test_protocol_error_to_head_has_the_length_and_no_body(limits):
+    bad = b" / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n"
+    get_reply = raw(limits.port, b"GET" + bad)
+    head_reply = raw(limits.port, b"HEAD" + bad)
+    get_head, _, get_body = get_reply.partition(b"\r\n\r\n")
+    head_head, _, head_body = head_reply.partition(b"\r\n\r\n")
+    assert status(head_reply) == 400 and head_body == b""
+    assert get_body and head_head == get_head  # Content-Length included: the GET body's length
+    assert b"Content-Length: %d\r\n" % len(get_body) in head_head + b"\r\n"
+
+
 @pytest.mark.listener
 def test_malformed_requests_cost_no_slot(limits):
     for _ in range(20):
@@ -153,6 +211,30 @@ def test_silent_client_is_closed(limits):
 def test_keep_alive_idle_timeout(limits):
     with socket.create_connection(("127.0.0.1", limits.port), timeout=5) as s:
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(1000).endswith(b"ok")
+        t0 = time.monotonic()
+        assert recv_all(s, 5) == b""
+        assert 0.8 < time.monotonic() - t0 < 3
+
+
+@pytest.mark.listener
+def test_timeouts_fire_on_time_across_the_tick_counter_wrap(serve):
+    app = serve("ticks_wrap")
+    armed = json.loads(
+        raw(app.port, b"GET /arm HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").partition(
+            b"\r\n\r\n"
+        )[2]
+    )
+    assert armed["period"] - 400 < armed["ticks"] < armed["period"]  # the wrap is 300 ms ahead
+    with socket.create_connection(("127.0.0.1", app.port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # the head never ends: 408 after 1 s
+        t0 = time.monotonic()
+        reply = recv_all(s, 5)
+        waited = time.monotonic() - t0
+    assert status(reply) == 408
+    assert 0.8 < waited < 3
+    with socket.create_connection(("127.0.0.1", app.port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # then idle: closed after 1 s
         assert s.recv(1000).endswith(b"ok")
         t0 = time.monotonic()
         assert recv_all(s, 5) == b""

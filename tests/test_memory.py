@@ -42,10 +42,11 @@ def test_memory_error_in_handler_answers_503(oom):
 
 
 @pytest.mark.parametrize("stage", ["parse", "write"])
-def test_memory_error_while_serving_answers_503_or_closes(oom, stage):
+def test_memory_error_while_serving_answers_503(oom, stage):
+    # Raised before any byte of the response is written: the constant 503 goes out, then close.
     assert body(get(oom.port, f"/arm/{stage}/1")) == b"armed"
     reply = get(oom.port, "/")
-    assert reply == b"" or reply.startswith(b"HTTP/1.1 503")
+    assert reply.startswith(b"HTTP/1.1 503 ") and b"Connection: close\r\n" in reply, reply
     assert_recovered(oom.port)
 
 
@@ -90,16 +91,25 @@ def test_tiny_heap_under_load_keeps_serving(serve):
     app = serve("tiny", heapsize="24k", frozen=True)
     stop = time.monotonic() + 5
     answered = [0]
+    wrong = []
 
     def hammer():
         while time.monotonic() < stop:
+            reply = b""
             try:
                 with socket.create_connection(("127.0.0.1", app.port), timeout=3) as s:
                     s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    if s.recv(100).startswith(b"HTTP/1.1 200"):
-                        answered[0] += 1
-            except OSError:
-                pass
+                    while chunk := s.recv(1024):
+                        reply += chunk
+            except TimeoutError:  # still queued behind the two slots when this client gave up
+                continue
+            except OSError as e:
+                wrong.append(repr(e))
+                continue
+            if reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b"\r\n\r\nok"):
+                answered[0] += 1
+            elif reply and not reply.startswith(b"HTTP/1.1 503 "):
+                wrong.append(reply[:80])  # neither whole, nor a 503, nor a clean close
 
     threads = [threading.Thread(target=hammer) for _ in range(100)]
     for t in threads:
@@ -107,6 +117,10 @@ def test_tiny_heap_under_load_keeps_serving(serve):
     for t in threads:
         t.join()
     assert app.alive(), app.output()
-    assert answered[0] > 0
+    # Every client got a whole 200, a 503, or (no memory to answer with) a clean close.
+    assert wrong == []
+    # Measured here: 540 answers in the 5 s (two slots, loaded machine). A server that wedges
+    # (alive, answering nothing) stops far below this floor.
+    assert answered[0] >= 100, answered[0]
     for _ in range(10):
         assert body(get(app.port, "/")) == b"ok"

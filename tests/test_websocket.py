@@ -3,7 +3,9 @@ for what a library refuses to send (unmasked, fragmented, malformed frames). Eve
 
 import asyncio
 import base64
+import json
 import os
+import re
 import socket
 import struct
 import time
@@ -11,9 +13,9 @@ import time
 import httpx
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 
-from conftest import RUNTIME, assert_clean_keep_alive, recv_all, stats, wait_for_stat
+from conftest import RUNTIME, assert_clean_keep_alive, raw, recv_all, stats, wait_for_stat
 
 pytestmark = pytest.mark.integration
 
@@ -474,14 +476,35 @@ def test_ping_interval_drops_silent_peer(rt):
     run(go())
 
 
-def test_plain_get_on_websocket_route_is_not_upgraded(rt):
-    with pytest.raises(InvalidStatus):
+def test_a_handshake_to_a_plain_route_gets_that_route_not_an_upgrade(rt):
+    handshake = (
+        "GET /stats HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % KEY
+    ).encode()
+    with socket.create_connection(("127.0.0.1", rt.port), timeout=5) as s:
+        s.sendall(handshake)
+        head, _, body = recv_until_body(s).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and b"Upgrade" not in head, head
+    assert set(json.loads(body)) == {"sse_open", "sse_closed", "ws_open", "ws_closed"}
 
-        async def go():
-            async with connect(ws_url(rt, "/stats")):
-                pass
 
-        run(go())
+def test_plain_get_on_a_websocket_route_is_400(rt):
+    reply = raw(rt.port, b"GET /ws/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), reply
+    assert body == b"not a WebSocket handshake"
+
+
+def recv_until_body(s):
+    """One response with a Content-Length, read whole (the connection stays open)."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < int(
+        re.search(rb"Content-Length: (\d+)", data).group(1)
+    ):
+        chunk = s.recv(4096)
+        assert chunk, data
+        data += chunk
+    return data
 
 
 def test_handler_returning_without_close_leaves_nothing_behind(rt):

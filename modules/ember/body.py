@@ -3,6 +3,33 @@
 from .http import CONTINUE, HTTPError
 
 
+# No chunked body is larger than this (and so no chunk size has more than 8 hex digits).
+MAX_CHUNKED = 0xFFFFFFFF
+
+
+def chunk_size(field):
+    """A chunk-size field (hex digits, optional spaces around) as an int; -1 when malformed.
+
+    Checked digit by digit: int(field, 16) would take "0x10", "+a" or "1_0", and would build a
+    big int from any number of digits; more than 8 significant ones is refused as too large."""
+    field = field.strip()
+    size = 0
+    digits = 0
+    for c in field:
+        if 48 <= c <= 57:
+            c -= 48
+        elif 97 <= (c | 32) <= 102:
+            c = (c | 32) - 87
+        else:
+            return -1
+        if size or c:
+            digits += 1
+            if digits > 8:
+                return MAX_CHUNKED + 1
+        size = size * 16 + c
+    return size if field else -1
+
+
 class BodyReader:
     """Reads a request body (Content-Length or chunked) from the connection's buffer and socket.
 
@@ -15,6 +42,10 @@ class BodyReader:
         self.left = 0 if self.chunked else length  # bytes left in the body, or in this chunk
         self.done = False
         self.expect_continue = expect_continue
+        # Chunked: the most the reader takes in all (`req.body()` sets max_body), and the sizes
+        # announced so far. A chunk beyond it is refused at its size line, before its data.
+        self.cap = MAX_CHUNKED
+        self.announced = 0
 
     async def _next_chunk(self):
         """Read a chunk-size line; at the last chunk, skip trailers and finish."""
@@ -24,14 +55,16 @@ class BodyReader:
                 self._bad("bad chunk")
         line = await conn.line(64)
         semi = line.find(b";")  # chunk extensions are ignored
-        size = (line if semi < 0 else line[:semi]).strip()
-        try:
-            self.left = int(size, 16)
-        except ValueError:
+        size = chunk_size(line if semi < 0 else line[:semi])
+        if size < 0:
             self._bad("bad chunk size")
-        if self.left < 0 or not size:
-            self._bad("bad chunk size")
-        if self.left == 0:
+        self.announced += size
+        if self.announced > self.cap:
+            self.req.keep_alive = False
+            self.done = True
+            raise HTTPError(413)
+        self.left = size
+        if size == 0:
             while await conn.line(conn.app.max_header_line):
                 pass
             self.done = True
@@ -50,6 +83,8 @@ class BodyReader:
             try:
                 await self._next_chunk()
             except HTTPError as e:
+                if e.status != 400:  # 413: already refused
+                    raise
                 self._bad(e.reason)
             except EOFError:
                 self._bad("body ended early")

@@ -1,7 +1,7 @@
 """One client connection: a fixed buffer over the socket, reads and writes with deadlines."""
 
 from .http import HTTPError
-from .runtime import ticks_ms
+from .runtime import ticks_add, ticks_ms
 
 
 def compact(mv, start, end):
@@ -48,7 +48,7 @@ class Connection:
         self.timed_out = False
 
     def expire_in(self, ms):
-        self.deadline = ticks_ms() + ms
+        self.deadline = ticks_add(ticks_ms(), ms)
 
     async def fill(self):
         """Read more bytes after `end`, compacting first; returns how many (0 at EOF)."""
@@ -86,7 +86,7 @@ class Connection:
         Enforces the request-line and head-size limits while reading: the buffer is the limit."""
         app = self.app
         buf = self.buf
-        self.deadline = ticks_ms() + app.header_ms
+        self.deadline = ticks_add(ticks_ms(), app.header_ms)
         while True:
             head = self.take_head()
             if head is not None:

@@ -11,7 +11,7 @@ from asyncio import CancelledError, current_task
 from . import http
 from .request import Request
 from .router import route
-from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms, ticks_ms
+from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms, ticks_add, ticks_ms
 
 _FAST = (str, bytes, dict, list)
 
@@ -48,17 +48,16 @@ async def serve_connection(app, conn, server=None):
                         head = conn.take_head()
                     if head is None and conn.start == conn.end:
                         conn.start = conn.end = 0
-                        conn.deadline = ticks_ms() + (app.idle_ms if served else app.header_ms)
+                        conn.deadline = ticks_add(
+                            ticks_ms(), app.idle_ms if served else app.header_ms
+                        )
                         n = await reader.readinto(conn.buf)
                         while n is None:
                             n = await reader.readinto(conn.buf)
                         if not n:
                             break
                         conn.end = n
-                        n = conn.buf.find(b"\r\n\r\n", 0, n)
-                        head = bytes(conn.mv[:n]) if n > 0 else None  # the usual case, inline
-                        if n > 0:
-                            conn.start = n + 4
+                        head = conn.take_head()  # the usual case: the whole head in one read
                     if head is None:
                         head = await conn.head()  # it arrives in pieces
                     conn.deadline = None
@@ -90,7 +89,7 @@ async def serve_connection(app, conn, server=None):
                         except Exception as e:  # e.g. a dict that is not JSON-able: nothing sent
                             keep = await _dispatch().respond(app, req, e)
                         else:
-                            conn.deadline = ticks_ms() + app.io_ms
+                            conn.deadline = ticks_add(ticks_ms(), app.io_ms)
                             writer.write(result)
                             await writer.drain()
                             conn.deadline = None
@@ -106,12 +105,18 @@ async def serve_connection(app, conn, server=None):
                 except Exception:
                     pass
             except http.HTTPError as e:  # from parsing: the framing is lost, so close after
-                await _send_error(conn, req, e.status, e.reason)
+                # A HEAD request's answer has no body, even when its head did not parse.
+                bodiless = (
+                    req.method == "HEAD"
+                    if req is not None
+                    else head is not None and (head[:5] == b"HEAD ")
+                )
+                await _send_error(conn, e.status, e.reason, bodiless)
             except CancelledError:
                 if conn.timed_out:
                     # A half-received request gets 408; an idle keep-alive connection just closes.
                     if conn.end > conn.start:
-                        await _send_error(conn, None, 408, "request timeout")
+                        await _send_error(conn, 408, "request timeout")
                 elif server is None or server.stopped:
                     raise
                 # else the client went away under a WebSocket or event stream: close it
@@ -155,15 +160,20 @@ def _dispatch():
     return dispatch
 
 
-async def _send_error(conn, req, status, message):
+async def _send_error(conn, status, message, bodiless=False):
     """A plain-text error, then the connection closes: what the protocol answers by itself (a
     malformed request, a timeout). Written here, not by ember.response: this happens most under
-    load, and loading that module then would keep its heap from the requests for good."""
-    body = b"" if req is not None and req.method == "HEAD" else message.encode()
+    load, and loading that module then would keep its heap from the requests for good.
+
+    `bodiless` (the answer to HEAD): the Content-Length the body would have had, and no body."""
+    body = message.encode()
+    length = len(body)
+    if bodiless:
+        body = b""
     try:
         await conn.send(
             b"HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
-            b"Connection: close\r\n\r\n%s" % (status, http.reason(status).encode(), len(body), body)
+            b"Connection: close\r\n\r\n%s" % (status, http.reason(status).encode(), length, body)
         )
     except Exception:  # best effort: the connection closes either way
         pass

@@ -101,6 +101,7 @@ class Request:
                 if self.content_length is not None and self.content_length > cap:
                     self.keep_alive = False  # the client may be sending it anyway: don't read it
                     raise HTTPError(413)
+                reader.cap = cap  # chunked: a chunk announced past it is refused unread
                 chunks = []
                 size = 0
                 while True:

@@ -30,7 +30,7 @@ def peer_address(addr):
 if MICROPYTHON:
     from gc import collect, mem_free
     from sys import print_exception
-    from time import ticks_diff, ticks_ms
+    from time import ticks_add, ticks_diff, ticks_ms
 
     def sleep_ms(ms):
         """asyncio's sleep for an int of ms: asyncio.sleep(seconds) allocates a float, and the
@@ -50,11 +50,22 @@ else:
     import time
     import traceback
 
+    # MicroPython's tick arithmetic, wrap included, so the same code is tested on both: ticks
+    # live in [0, 2**30), a deadline is ticks_add(now, ms), and ticks_diff is defined only for
+    # two tick values (on a device, anything else is read as garbage: here it raises).
+    _TICKS_PERIOD = 1 << 30
+    _TICKS_HALF = _TICKS_PERIOD // 2
+
     def ticks_ms():
-        return int(time.monotonic() * 1000)
+        return int(time.monotonic() * 1000) % _TICKS_PERIOD
+
+    def ticks_add(ticks, delta):
+        return (ticks + delta) % _TICKS_PERIOD
 
     def ticks_diff(a, b):
-        return a - b
+        if not (0 <= a < _TICKS_PERIOD and 0 <= b < _TICKS_PERIOD):
+            raise ValueError("ticks_diff of a value that is not a tick: %r, %r" % (a, b))
+        return (a - b + _TICKS_HALF) % _TICKS_PERIOD - _TICKS_HALF
 
     def sleep_ms(ms):
         import asyncio

@@ -28,6 +28,14 @@ async def upload(req):
     return {"len": len(await req.body())}
 
 
+@app.post("/stream")
+async def stream(req):
+    n = 0
+    async for chunk in req.stream():  # not capped by max_body
+        n += len(chunk)
+    return {"len": n}
+
+
 @app.get("/slow")
 async def slow(req):
     load["now"] += 1
