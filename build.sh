@@ -10,6 +10,10 @@ DRY_RUN=0
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "build.sh: $*"; exit 1; }
+usage_error() { say "build.sh: usage: $*"; exit 2; }
+
+# need_value OPTION ARGS...: the option must be followed by a value.
+need_value() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
 
 # run CMD...: execute, or print it (shell-quoted, one line) under --dry-run.
 run() {
@@ -91,15 +95,19 @@ cmd_unix() {
         "${UNIX_FLAGS[@]}" FROZEN_MANIFEST="$ROOT/manifest.py" BUILD="$UNIX_BUILD"
 }
 
+# run: serve the app (examples/demo.py, or --app) on the frozen unix build (App.run stops
+# quietly on Ctrl-C).
 cmd_run() {
-    local port=${PORT:-8080}
+    local port=${PORT:-8080} app_file=${APP:-$ROOT/examples/demo.py} module script
+    module=$(basename "$app_file" .py)
+    script="import $module; $module.app.run('127.0.0.1', $port)"
     if find_micropython; then
         cmd_unix
-        say "serving the frozen demo on MicroPython (unix port) at http://127.0.0.1:$port"
-        run "$UNIX_BIN" -c "import demo; demo.app.run('127.0.0.1', $port)"
+        say "serving $module, frozen, on MicroPython (unix port) at http://127.0.0.1:$port"
+        run "$UNIX_BIN" -c "$script"
     else
-        say "no MicroPython source (micropython/ or EMBER_MICROPYTHON_SRC): serving the demo on CPython $(python3 -c 'import platform; print(platform.python_version())') instead, at http://127.0.0.1:$port"
-        run env PYTHONPATH="$ROOT/modules:$ROOT/examples" python3 -c "import demo; demo.app.run('127.0.0.1', $port)"
+        say "no MicroPython source (micropython/ or EMBER_MICROPYTHON_SRC): serving $module on CPython $(python3 -c 'import platform; print(platform.python_version())') instead, at http://127.0.0.1:$port"
+        run env PYTHONPATH="$ROOT/modules:$(dirname "$app_file")" python3 -c "$script"
     fi
 }
 
@@ -280,7 +288,8 @@ cmd_board() {
 
 # release BOARD: assemble dist/BOARD/ from build/BOARD/ (merge-bin, SHA256SUMS, manifest.json).
 cmd_release() {
-    local board=${1:?usage: ./build.sh release BOARD}
+    [ $# -ge 1 ] || usage_error "./build.sh release BOARD"
+    local board=$1
     need_micropython
     release_step "$board"
 }
@@ -293,12 +302,13 @@ release_step() {
 }
 
 cmd_flash() {
-    local board=${1:?usage: ./build.sh flash BOARD --port PORT [--baud BAUD]} serial="" baud=460800
+    [ $# -ge 1 ] || usage_error "./build.sh flash BOARD --port PORT [--baud BAUD]"
+    local board=$1 serial="" baud=460800
     shift
     while [ $# -gt 0 ]; do
         case "$1" in
-            --port) serial=$2; shift ;;
-            --baud) baud=$2; shift ;;
+            --port) need_value "$@"; serial=$2; shift ;;
+            --baud) need_value "$@"; baud=$2; shift ;;
             *) die "flash: unknown option $1" ;;
         esac
         shift
@@ -317,6 +327,7 @@ cmd_flash() {
 cmd_check() {
     if ! find_micropython; then
         say "check: skipped: no MicroPython source (micropython/ is not checked out, EMBER_MICROPYTHON_SRC is not set)"
+        [ "${EMBER_STRICT:-0}" = 1 ] && die "check: EMBER_STRICT=1: a skip is a failure"
         return 0
     fi
     local board port arch out
@@ -369,7 +380,11 @@ main() {
     while [ $# -gt 0 ]; do
         case "$1" in
             --dry-run) DRY_RUN=1 ;;
-            --app) APP=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift ;;
+            --app)
+                need_value "$@"
+                [ -f "$2" ] || die "--app $2: no such file (from $(pwd))"
+                APP=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+                shift ;;
             *) args+=("$1") ;;
         esac
         shift

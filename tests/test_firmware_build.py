@@ -446,3 +446,31 @@ def test_sdk_sources_that_are_not_the_pinned_ones_are_refused(tmp_path):
     proc = sysroot_sh("--src", str(src), "--out", str(tmp_path / "out"))
     assert proc.returncode == 1 and "esp-open-lwip is missing" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["release"], "build.sh: usage: ./build.sh release BOARD"),
+        (["flash"], "build.sh: usage: ./build.sh flash BOARD --port PORT [--baud BAUD]"),
+        (["flash", "EMBER_ESP32", "--port"], "build.sh: usage: --port needs a value"),
+        (["EMBER_ESP8266", "--app"], "build.sh: usage: --app needs a value"),
+    ],
+)
+def test_a_usage_mistake_gets_one_line_saying_so(tmp_path, args, message):
+    proc = build_sh(tmp_path, *args)
+    assert proc.returncode == 2
+    assert proc.stderr == message + "\n"
+
+
+def test_a_missing_app_file_is_named_as_given(tmp_path):
+    proc = build_sh(tmp_path, "--app", "src/nope.py", "EMBER_ESP8266")
+    assert proc.returncode == 1
+    assert proc.stderr == f"build.sh: --app src/nope.py: no such file (from {ROOT})\n"
+
+
+def test_run_serves_the_app_given(tmp_path):
+    app = tmp_path / "myapp.py"
+    app.write_text("app = None\n")
+    got = commands(build_sh(tmp_path, "run", "--app", str(app)))
+    assert got[-1][-1] == "import myapp; myapp.app.run('127.0.0.1', 8080)"

@@ -50,6 +50,10 @@ def test_good_module_passes(tmp_path):
         ("x = 'a'.ljust(3)\n", ".ljust() is not a str/bytes method"),
         ("from asyncio import Queue\n", "asyncio.Queue does not exist"),
         ("x = b'a=b'.split(b'=', maxsplit=1)\n", "takes no keyword arguments"),
+        (
+            "@app.get('/')\ndef tick(req):\n    yield 'a'\n",
+            "app.py:2: handler tick() is a generator function",
+        ),
     ],
 )
 def test_bad_module_fails(tmp_path, source, complaint):
@@ -81,3 +85,13 @@ def test_cpython_only_code_is_not_checked():
     )
     assert check_source(source, "m.py", "ESP8266") == []
     assert check_source("import traceback\n", "m.py", "ESP32") != []
+
+
+def test_a_handler_returning_a_generator_is_fine():
+    source = (
+        "@app.get('/')\ndef ok(req):\n    def gen():\n        yield 'a'\n"
+        "    return Response(gen())\n"
+        "@app.get('/a')\nasync def ok2(req):\n    return 1\n"
+        "def helper():\n    yield 1\n"
+    )
+    assert check_source(source, "m.py", "ESP32") == []

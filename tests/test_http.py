@@ -1,14 +1,16 @@
 """HTTP core behaviour through real clients (httpx, raw sockets, curl), on every runtime."""
 
 import json
+import re
 import socket
 import subprocess
+import sys
 import time
 
 import httpx
 import pytest
 
-from conftest import have_curl, raw, recv_all
+from conftest import ROOT, RUNTIME, have_curl, raw, recv_all
 
 pytestmark = pytest.mark.integration
 
@@ -329,6 +331,24 @@ def test_header_injection_refused(client):
 def test_access_log(core, client):
     client.get("/users/7")
     assert core.printed('"GET /users/7" 200'), core.output()
+    line = next(x for x in core.output().splitlines() if x.endswith('"GET /users/7" 200'))
+    assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1 "GET /users/7" 200', line)
+
+
+def test_access_log_has_the_streams(core, client):
+    assert "data: one" in client.get("/log/sse").text
+    with socket.create_connection(("127.0.0.1", core.port), timeout=5) as s:
+        s.sendall(
+            b"GET /log/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert s.recv(1000).startswith(b"HTTP/1.1 101 ")
+        s.sendall(b"\x81\x82abcd" + bytes((ord("h") ^ ord("a"), ord("i") ^ ord("b"))))  # "hi"
+        assert s.recv(100) == b"\x81\x02hi"
+        s.sendall(b"\x88\x80abcd")  # close
+        recv_all(s, 5)
+    assert core.printed('"GET /log/sse" 200'), core.output()
+    assert core.printed('"GET /log/ws" 101'), core.output()
 
 
 @pytest.mark.listener
@@ -375,3 +395,33 @@ def test_header_names_are_case_insensitive_for_framing(core):
         b"POST /body HTTP/1.1\r\nhost: x\r\ncontent-LENGTH: 2\r\nconnection: close\r\n\r\nhi",
     )
     assert json.loads(reply.partition(b"\r\n\r\n")[2]) == {"len": 2, "text": "hi"}
+
+
+def test_an_unsupported_result_is_a_500_that_says_why(client):
+    r = client.get("/mistake/int")
+    assert (r.status_code, r.text) == (500, "the handler returned int: not a response")
+
+
+@pytest.mark.skipif(
+    RUNTIME != "cpython", reason="MicroPython cannot tell a coroutine from a generator"
+)
+def test_a_missing_await_is_a_500_that_says_so(client):
+    r = client.post("/mistake/no-await", json={"a": 1})
+    assert r.status_code == 500
+    assert r.text == "the handler returned coroutine: not a response (an await is missing)"
+
+
+@pytest.mark.skipif(RUNTIME != "cpython", reason="a CPython check: MicroPython cannot see it")
+def test_a_generator_function_handler_is_refused_when_registered():
+    source = "import ember\napp = ember.App()\n@app.get('/t')\ndef tick(req):\n    yield 'a'\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", source],
+        env={"PYTHONPATH": str(ROOT / "modules")},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1] == (
+        "TypeError: /t: a handler is a def or async def function; to stream, return a "
+        "generator (Response(gen())) from it"
+    )

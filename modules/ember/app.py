@@ -67,6 +67,14 @@ class App:
         """Decorator: `handler(req, **params)` answers `methods` on `path`."""
 
         def register(handler):
+            from .runtime import is_generator_function
+
+            if is_generator_function(handler):
+                # On MicroPython it would be awaited as if it were `async def`, and hang.
+                raise TypeError(
+                    "%s: a handler is a def or async def function; to stream, return a "
+                    "generator (Response(gen())) from it" % path
+                )
             self.router.add(path, [m.upper() for m in methods], handler)
             return handler
 
@@ -158,11 +166,15 @@ class App:
             self.server = None
 
     def run(self, host="0.0.0.0", port=80, **kwargs):
-        """Serve forever (blocking): the usual last line of main.py."""
+        """Serve forever (blocking): the usual last line of main.py. Ctrl-C (at the REPL, in a
+        terminal) stops it with one line, not a traceback."""
         import asyncio
 
         print("ember: serving on http://%s:%d" % (host, port))
-        asyncio.run(self.serve(host, port, **kwargs))
+        try:
+            asyncio.run(self.serve(host, port, **kwargs))
+        except KeyboardInterrupt:
+            print("ember: stopped")
 
     def shutdown(self):
         """Close the listener and every open connection; `serve()` then returns."""

@@ -25,10 +25,23 @@ async def respond(app, req, result):
     except Exception as e:  # unwritable result (bad header, not JSON-able): nothing sent yet
         print_exception(e)
         status = 500
-        keep = await send(req.conn, req, error_response(HTTPError(500)))
+        keep = await send(
+            req.conn, req, error_response(e if type(e) is HTTPError else HTTPError(500))
+        )
     if app.access_log:
-        print('%s "%s %s" %d' % (req.client_addr[0], req.method, req.path, status))
+        log_access(req, status)
     return keep
+
+
+def log_access(req, status):
+    """One access-log line: UTC time, client, request line, status."""
+    from time import gmtime
+
+    t = gmtime()
+    print(
+        '%04d-%02d-%02dT%02d:%02d:%02dZ %s "%s %s" %d'
+        % (t[0], t[1], t[2], t[3], t[4], t[5], req.client_addr[0], req.method, req.path, status)
+    )
 
 
 async def before(app, req):

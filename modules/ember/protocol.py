@@ -79,6 +79,8 @@ async def serve_connection(app, conn, server=None):
                         print_exception(e)
                         result = await _dispatch().on_error(app, req, 500, e)
                     if req.owner is not None:  # a WebSocket or event stream took it over
+                        if app.access_log:  # logged when it ends, as any request is
+                            _dispatch().log_access(req, req.owner.status)
                         break
 
                     if not plain or type(result) not in _FAST:

@@ -2,7 +2,7 @@
 
 import json
 
-from .http import connection_header, reason
+from .http import HTTPError, connection_header, reason
 from .runtime import CORO
 
 _TEXT = b"text/plain; charset=utf-8"
@@ -82,6 +82,17 @@ def _content_type(body):
         return body, _BINARY
     if t is dict or t is list:
         return json.dumps(body).encode(), _JSON
+    if not (hasattr(body, "__aiter__") or hasattr(body, "__anext__")):
+        try:
+            iter(body)
+        except TypeError:  # refused before any byte is sent: a 500 that says why
+            if hasattr(body, "close"):  # a coroutine (CPython): it will never be awaited
+                body.close()
+            raise HTTPError(
+                500,
+                "the handler returned %s: not a response" % type(body).__name__
+                + (" (an await is missing)" if t is CORO else ""),
+            )
     return None, _BINARY
 
 

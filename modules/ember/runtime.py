@@ -39,6 +39,11 @@ if MICROPYTHON:
 
         return sleep_ms(ms)
 
+    def is_generator_function(f):
+        """Always False here: a generator function cannot be told from an `async def` (the
+        freeze check flags generator handlers in the source instead)."""
+        return False
+
     def format_exception(exc):
         import io
 
@@ -47,8 +52,11 @@ if MICROPYTHON:
         return buf.getvalue()
 
 else:
+    import inspect
     import time
     import traceback
+
+    is_generator_function = inspect.isgeneratorfunction
 
     # MicroPython's tick arithmetic, wrap included, so the same code is tested on both: ticks
     # live in [0, 2**30), a deadline is ticks_add(now, ms), and ticks_diff is defined only for

@@ -61,6 +61,7 @@ async def open(req, keepalive=None, retry=None, headers=None):
     for hook in req.app.after:
         response = await maybe_await(hook(req, response)) or response
     sse = EventStream(req)
+    sse.status = response.status  # for the access log
     parts = [status_line(response.status)]
     for name, value in response.headers.items():
         parts.append(_header_bytes(name, value))
@@ -122,6 +123,7 @@ class EventStream:
         self.conn = req.conn
         self.last_event_id = req.headers.get("Last-Event-ID")
         self.chunked = req.http11
+        self.status = 200
         self.closed = False
         self.gone = False
         self._task = req.conn.task  # the handler's task: cancelled when the client goes away

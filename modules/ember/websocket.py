@@ -188,6 +188,8 @@ class WebSocket:
     `closed` turns True once a close frame went either way or the connection dropped;
     `close_code` / `close_reason` then say why."""
 
+    status = 101  # for the access log
+
     def __init__(self, conn, max_message=16384, ping_interval=None, close_timeout=2):
         self.conn = conn
         self.max_message = max_message

@@ -249,3 +249,31 @@ def bad_header(req):
 def shutdown(req):
     app.shutdown()
     return "bye"
+
+
+# -- streams in the access log --------------------------------------------------------------
+from ember.sse import with_sse  # noqa: E402
+from ember.websocket import with_websocket  # noqa: E402
+
+
+@app.get("/log/sse")
+@with_sse
+async def log_sse(req, sse):
+    await sse.send("one")
+
+
+@app.get("/log/ws")
+@with_websocket
+async def log_ws(req, ws):
+    await ws.send(await ws.receive())
+
+
+# -- handler mistakes -----------------------------------------------------------------------
+@app.get("/mistake/int")
+def returns_int(req):
+    return 42
+
+
+@app.post("/mistake/no-await")
+async def forgets_await(req):
+    return req.json()  # should be `await req.json()`

@@ -80,6 +80,31 @@ def _catches_import_error(node):
     return False
 
 
+_ROUTE_DECORATORS = frozenset("route get post put patch delete".split())
+
+
+def _is_handler(node):
+    """Decorated as a route: `@app.get(...)`, `@api.route(...)`, ..."""
+    return any(
+        isinstance(d, ast.Call)
+        and isinstance(d.func, ast.Attribute)
+        and d.func.attr in _ROUTE_DECORATORS
+        for d in node.decorator_list
+    )
+
+
+def _yields(node):
+    """Whether the function itself (not a function nested in it) contains a yield."""
+    todo = list(node.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(n))
+    return False
+
+
 class _Checker(ast.NodeVisitor):
     def __init__(self, filename, target, own):
         self.filename = filename
@@ -106,6 +131,12 @@ class _Checker(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node):
         if "cpython" not in node.name.lower():
+            if isinstance(node, ast.FunctionDef) and _is_handler(node) and _yields(node):
+                self.report(
+                    node,
+                    f"handler {node.name}() is a generator function: MicroPython awaits it as "
+                    "if it were async def, and the request hangs; return Response(generator)",
+                )
             self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef

@@ -1,0 +1,50 @@
+"""App.run as a user runs it in a terminal or at the REPL: serves, and stops on Ctrl-C (SIGINT)
+with one line, not a traceback."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from conftest import RUNTIME, ROOT, compiled_modules, free_port, unix_binary
+
+pytestmark = [pytest.mark.integration, pytest.mark.listener]
+
+APP = """
+import ember
+app = ember.App()
+app.get("/")(lambda req: "up")
+app.run("127.0.0.1", {port})
+"""
+
+
+def test_ctrl_c_stops_run_with_one_line(tmp_path):
+    port = free_port()
+    script = tmp_path / "main.py"
+    script.write_text(APP.format(port=port))
+    if RUNTIME == "unix":
+        binary = unix_binary() or pytest.skip("skipped: no MicroPython unix build")
+        cmd, env = [str(binary), str(script)], {"MICROPYPATH": f"{compiled_modules()}:.frozen"}
+    else:
+        # A background job's SIGINT may be ignored, and the child would inherit that: restore it.
+        prelude = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        cmd = [sys.executable, "-c", prelude + f"exec(open({str(script)!r}).read())"]
+        env = {"PYTHONPATH": str(ROOT / "modules")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/", timeout=1).text == "up"
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert out.decode().splitlines()[-1] == "ember: stopped"
+    assert b"Traceback" not in out
