@@ -2,20 +2,17 @@
 
     PYTHONPATH=modules python examples/static.py      # then open http://127.0.0.1:8080/static/
 
-On a board, copy examples/static_www to the filesystem (`mpremote cp -r`) and set WWW to it.
+The folder is named relative to this module (`App(__name__)`): found beside this file on the host,
+and in the device's filesystem root when the module is frozen into firmware (copy it there with
+`mpremote cp -r examples/static_www :`).
 Pre-compress big assets on the host (`gzip -k9 app.js`): the `.gz` sibling is sent to clients
 that accept gzip, and `app.js` itself may then be left off the board."""
 
 import ember
 
-try:
-    WWW = __file__.rsplit("/", 1)[0] + "/static_www"  # next to this file
-except NameError:  # frozen on ESP8266, which has no __file__
-    WWW = "/static_www"
-
-app = ember.App()
+app = ember.App(__name__)
 # GET/HEAD /static/<path>; Cache-Control: max-age=600; /static/ and /static/sub/ -> index.html
-app.static("/static", WWW, max_age=600)
+app.static("/static", "static_www", max_age=600)
 
 
 @app.get("/")
@@ -28,7 +25,8 @@ def report(req):
     from ember.static import send_file
 
     # send_file with the request: conditional GETs and ranges work here too
-    return send_file(WWW + "/sub/data.txt", req, content_type="text/plain; charset=utf-8")
+    path = app.file_path("static_www/sub/data.txt")
+    return send_file(path, req, content_type="text/plain; charset=utf-8")
 
 
 if __name__ == "__main__":

@@ -69,10 +69,10 @@ stage_freeze() {
 stage_cpython() {
     stage "3/6 pytest on CPython"
     local rc=0
-    # The heap budgets are MicroPython measurements (stage 5); the firmware checks read what
-    # stage 6 builds.
+    # The heap budgets and the unix firmware builds need the unix stage's build (stage 5); the
+    # ESP8266 checks read what stage 6 builds.
     pytest_logged "$LOGS/cpython.log" --ignore=tests/test_heap_budget.py \
-        --ignore=tests/test_firmware_esp8266.py "$@" || rc=1
+        --ignore=tests/test_firmware_unix.py --ignore=tests/test_firmware_esp8266.py "$@" || rc=1
     counts "CPython" "$LOGS/cpython.log"
     return "$rc"
 }
@@ -107,6 +107,10 @@ stage_unix() {
     counts "MicroPython unix port" "$LOGS/unix.log"
     EMBER_MICROPYTHON="$UNIX_BIN" pytest_logged "$LOGS/heap.log" tests/test_heap_budget.py || rc=1
     counts "heap budgets (unix port)" "$LOGS/heap.log"
+    if [ -n "${EMBER_MPY_DIR:-}" ]; then
+        pytest_logged "$LOGS/unix-firmware.log" tests/test_firmware_unix.py || rc=1
+        counts "unix firmware builds" "$LOGS/unix-firmware.log"
+    fi
     return "$rc"
 }
 

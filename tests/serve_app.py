@@ -15,10 +15,11 @@ def main():
     # Load asyncio's stream module before compiling the app: on a device the app is frozen, but
     # here its source is compiled in the heap, which fragments it for later large allocations.
     _ = asyncio.StreamReader
-    ns = {"__name__": "ember_test_app", "__file__": path}
-    with open(path) as f:
-        exec(f.read(), ns)
-    app = ns["app"]
+    # Imported as a module, as on a device, so `App(__name__)` finds its file.
+    i = path.rfind("/")
+    sys.path.insert(0, path[:i] if i > 0 else ".")
+    name = path[i + 1 :]
+    app = __import__(name[:-3] if name.endswith(".py") else name).app
 
     def ready(bound):
         print("EMBER READY %d" % bound)

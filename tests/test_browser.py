@@ -17,7 +17,7 @@ def test_spa_in_headless_chromium(serve):
         pytest.skip(f"skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
     if not (ROOT / "node_modules" / "playwright-core").is_dir():
         pytest.skip("skipped: playwright-core not installed (npm ci)")
-    app = serve("spa")
+    app = serve("examples/spa/app")
     out = subprocess.run(
         ["node", str(ROOT / "tests" / "browser" / "spa_check.mjs"), app.url + "/", CHROMIUM],
         capture_output=True,

@@ -65,7 +65,7 @@ def test_websocket_example_echo_and_chat(serve):
 
 @no_wasm_files
 def test_spa_assets_api_events_websocket(serve):
-    app = serve("spa")
+    app = serve("examples/spa/app")
     with httpx.Client(base_url=app.url, timeout=10) as c:
         r = c.get("/")  # httpx accepts gzip: the .gz goes out as is and httpx inflates it
         assert r.status_code == 200

@@ -352,25 +352,6 @@ def test_check_freezes_every_board_or_says_why_not(tmp_path):
     }
 
 
-def test_check_runs_makemanifest_for_real():
-    mpy = firmware_support.MPY_DIR
-    if (
-        not firmware_support.micropython_present()
-        or not (mpy / "mpy-cross/build/mpy-cross").exists()
-    ):
-        pytest.skip("needs a MicroPython tree with mpy-cross built (./build.sh unix)")
-    proc = subprocess.run(
-        [str(ROOT / "build.sh"), "check"], capture_output=True, text=True, cwd=ROOT
-    )
-    assert proc.returncode == 0, proc.stderr
-    for board in boards.names():
-        frozen = (ROOT / "build" / "check" / board / "frozen_content.c").read_text()
-        for module in ("ember/config.py", "ember_build.py", "demo.py"):
-            assert f'"{module}"' in frozen
-    esp8266 = (ROOT / "build" / "check" / "EMBER_ESP8266" / "frozen_content.c").read_text()
-    assert '"_boot.py"' in esp8266 and '"webrepl.py"' not in esp8266
-
-
 def test_clean_and_provision_forwarding(tmp_path):
     assert commands(build_sh(tmp_path, "clean")) == [["rm", "-rf", f"{ROOT}/build", f"{ROOT}/dist"]]
     got = commands(build_sh(tmp_path, "provision", "image", "--release", "dist/EMBER_ESP32"))

@@ -2,7 +2,7 @@
 #
 #   examples/spa/src/       the app's sources (hand-written here; the output of any JS build)
 #   examples/spa/www/       what the device serves: only the .gz files (build_assets.py makes
-#                           them), copied to the board's filesystem next to this file
+#                           them); on a board, /www (ember-provision --www examples/spa/www)
 #   python examples/spa/app.py   then open http://127.0.0.1:8080/
 #
 # ember.static sends `index.html.gz` for `/` and `app.js.gz` for `/app.js` with
@@ -14,12 +14,9 @@ import ember
 from ember.sse import with_sse
 from ember.websocket import with_websocket
 
-try:
-    WWW = __file__.rsplit("/", 1)[0] + "/www"
-except NameError:  # frozen on ESP8266 (no __file__): the files live in /www
-    WWW = "/www"
-
-app = ember.App()
+# "www" is beside this file on the host; frozen into firmware, it is /www on the device, where
+# `ember-provision --www examples/spa/www` writes it.
+app = ember.App(__name__)
 state = {"led": False, "clicks": 0}
 
 
@@ -53,7 +50,7 @@ async def ws(req, sock):
         await sock.send("echo: " + msg if type(msg) is str else msg)
 
 
-app.static("/", WWW, max_age=600)  # last: the API routes above take precedence
+app.static("/", "www", max_age=600)  # last: the API routes above take precedence
 
 if __name__ == "__main__":
     app.run("0.0.0.0", 8080)

@@ -10,6 +10,12 @@ _SLOT_EXTRA = 1024
 class App:
     """An HTTP application. Limits are keyword arguments; the defaults suit an ESP32 or ESP8266.
 
+    import_name: the application module's `__name__` (`App(__name__)`, as in Flask): relative
+        paths given to `static()` and `file_path()` are then found beside that module's file.
+        Without it, or where the module has no file (frozen into firmware), they are relative to
+        the current directory: the root of a device's filesystem, where `ember-provision --www`
+        writes `/www`.
+
     max_connections: connections served at once; at the cap the server stops accepting and the
         listen backlog (`backlog` connections) queues new clients.
     max_head: bytes of request line + headers (431 beyond); also each connection's buffer size.
@@ -30,6 +36,7 @@ class App:
 
     def __init__(
         self,
+        import_name=None,
         max_connections=8,
         backlog=8,
         max_head=1024,
@@ -58,6 +65,7 @@ class App:
         self.min_free = min_free
         self.debug = debug
         self.access_log = access_log
+        self.root = _module_dir(import_name)
         self.router = Router()
         self.error_handlers = {}
         self.server = None
@@ -102,10 +110,17 @@ class App:
         mount(self, prefix, app)
 
     def static(self, prefix, directory, **options):
-        """Serve the files under `directory` at `prefix`; options as `ember.static.static`."""
+        """Serve the files under `directory` (see `file_path`) at `prefix`; options as
+        `ember.static.static`."""
         from .static import static
 
-        static(self, prefix, directory, **options)
+        static(self, prefix, self.file_path(directory), **options)
+
+    def file_path(self, path):
+        """`path` as is when absolute, else beside the application module (see `import_name`)."""
+        if path[:1] == "/" or not self.root:
+            return path
+        return self.root.rstrip("/") + "/" + path
 
     def add_resource(self, resource, path, **kwargs):
         """Map a class's get/post/put/patch/delete methods to `path` (see `ember.resource`)."""
@@ -180,3 +195,17 @@ class App:
         """Close the listener and every open connection; `serve()` then returns."""
         if self.server is not None:
             self.server.stop()
+
+
+def _module_dir(name):
+    """The directory of module `name`'s file; "" when it has none (frozen, or no name)."""
+    if name is None:
+        return ""
+    import sys
+
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None) if module is not None else None
+    if path is None and name == "__main__" and sys.argv:
+        path = sys.argv[0]  # MicroPython does not list the script it runs in sys.modules
+    i = path.rfind("/") if path else -1
+    return path[:i] if i > 0 else "/" if i == 0 else ""
