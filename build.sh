@@ -30,8 +30,7 @@ run() {
 # Host: Python environment, tests, the unix port.
 # ---------------------------------------------------------------------------------------------
 
-# Unix-port make flags: no berkeley-db/libffi submodules needed; axTLS gives hashlib.sha1.
-UNIX_FLAGS=(MICROPY_PY_BTREE=0 MICROPY_PY_FFI=0 MICROPY_SSL_AXTLS=1 MICROPY_SSL_MBEDTLS=0)
+# The unix port is built as the EMBER_UNIX board (its mpconfigvariant.mk holds the options).
 UNIX_BUILD="$ROOT/build/unix"
 UNIX_BIN="$UNIX_BUILD/micropython"
 
@@ -90,9 +89,14 @@ need_micropython() {
 
 cmd_unix() {
     need_micropython
+    make_unix "$UNIX_BUILD"
+}
+
+# make_unix BUILD: the EMBER_UNIX board (ember and the app frozen in) into BUILD.
+make_unix() {
     run make -C "$MPY_DIR/mpy-cross" -j"$(nproc)"
-    run env "${MPY_ENV[@]}" EMBER_APP="${APP:-$ROOT/examples/demo.py}" make -C "$MPY_DIR/ports/unix" -j"$(nproc)" \
-        "${UNIX_FLAGS[@]}" FROZEN_MANIFEST="$ROOT/manifest.py" BUILD="$UNIX_BUILD"
+    run env "${MPY_ENV[@]}" EMBER_APP="${APP:-$ROOT/examples/demo.py}" EMBER_VERSION="$(ember_version)" \
+        make -C "$MPY_DIR/ports/unix" -j"$(nproc)" VARIANT_DIR="$BOARDS_DIR/EMBER_UNIX" BUILD="$1"
 }
 
 # run: serve the app (examples/demo.py, or --app) on the frozen unix build (App.run stops
@@ -236,9 +240,7 @@ cmd_board() {
     local make_args=(-C "$MPY_DIR/ports/$port" -j"$(nproc)" BOARD_DIR="$BOARDS_DIR/$board" BUILD="$build")
     steps+=("$(quote make -C "$MPY_DIR/mpy-cross")")
     if [ "$port" = unix ]; then
-        run_line "${steps[0]}"
-        run "${make_env[@]}" make -C "$MPY_DIR/ports/unix" -j"$(nproc)" "${UNIX_FLAGS[@]}" \
-            VARIANT_DIR="$BOARDS_DIR/$board" BUILD="$build"
+        make_unix "$build"
         return
     fi
     # The ESP8266 board needs only lib/axtls (btree is off): an archive tree already has it.
