@@ -75,10 +75,12 @@ class App:
         """Decorator: `handler(req, **params)` answers `methods` on `path`."""
 
         def register(handler):
-            from .runtime import is_generator_function
+            # A generator function would be awaited on MicroPython as if it were `async def`,
+            # and hang. Only CPython can tell them apart (the freeze check flags it for a
+            # device); asked here, not through ember.runtime, which a device need not load.
+            import sys
 
-            if is_generator_function(handler):
-                # On MicroPython it would be awaited as if it were `async def`, and hang.
+            if sys.implementation.name == "cpython" and _is_generator_function_cpython(handler):
                 raise TypeError(
                     "%s: a handler is a def or async def function; to stream, return a "
                     "generator (Response(gen())) from it" % path
@@ -195,6 +197,12 @@ class App:
         """Close the listener and every open connection; `serve()` then returns."""
         if self.server is not None:
             self.server.stop()
+
+
+def _is_generator_function_cpython(f):
+    from inspect import isgeneratorfunction
+
+    return isgeneratorfunction(f)
 
 
 def _module_dir(name):

@@ -33,7 +33,7 @@ def equal(a, b):
 
 def _credentials(req, scheme):
     """The credentials after `scheme` in the Authorization header (bytes), or None."""
-    value = req._h.get(b"authorization")
+    value = req.raw_headers.get(b"authorization")
     if value is None:
         return None
     space = value.find(b" ")
@@ -43,12 +43,9 @@ def _credentials(req, scheme):
 
 
 async def _call(check, *args):
-    result = check(*args)
-    from .response import is_awaitable
+    from .runtime import awaited
 
-    if is_awaitable(result):
-        result = await result
-    return result
+    return await awaited(check(*args))
 
 
 async def check_basic(req, users, realm="ember"):
@@ -114,12 +111,9 @@ def _decorator(checker, secrets, realm):
     def decorate(handler):
         async def wrapped(req, **params):
             await checker(req, secrets, realm)
-            result = handler(req, **params)
-            from .response import is_awaitable
+            from .runtime import awaited
 
-            if is_awaitable(result):
-                result = await result
-            return result
+            return await awaited(handler(req, **params))
 
         return wrapped
 

@@ -65,9 +65,10 @@ class Connection:
         self.end = end + n
         return n
 
-    def take_head(self):
+    def take_head(self, received=0):
         """The next request's head if the buffer holds all of it (bytes, without the blank
-        line), else None."""
+        line), else None. `received`: bytes just read into the buffer `rewind` returned."""
+        self.end += received
         buf = self.buf
         start = self.start
         # Ignore blank lines before a request (RFC 9112 §2.2), e.g. after a POST body.
@@ -158,13 +159,33 @@ class Connection:
             raise EOFError
         return k
 
-    async def send(self, data):
-        """Write and drain, under the I/O deadline."""
+    async def send(self, data, more=None):
+        """Write `data` (then `more`, without joining them) and drain, under the I/O deadline."""
         self.expire_in(self.app.io_ms)
         w = self.writer
         w.write(data)
+        if more is not None:
+            w.write(more)
         await w.drain()
         self.deadline = None
+
+    # -- the buffer, for the protocol's inline read and for streams that take the connection over
+    def buffered(self):
+        """How many bytes are buffered that nothing has consumed yet."""
+        return self.end - self.start
+
+    def rewind(self):
+        """The whole buffer, to read into from its start (when nothing is buffered)."""
+        self.start = self.end = 0
+        return self.buf
+
+    def peek(self, i):
+        """The buffered byte `i` places after the first unconsumed one."""
+        return self.buf[self.start + i]
+
+    def skip(self, n):
+        """Consume `n` buffered bytes."""
+        self.start += n
 
     async def close(self):
         w = self.writer

@@ -34,7 +34,7 @@ class CORS:
 
     def _allowed(self, req):
         """The Access-Control-Allow-Origin value for this request, or None."""
-        origin = req._h.get(b"origin")
+        origin = req.raw_headers.get(b"origin")
         if origin is None:
             return None
         origin = origin.decode()
@@ -50,7 +50,7 @@ class CORS:
     def preflight(self, req):
         if req.method != "OPTIONS":
             return None
-        wanted = req._h.get(b"access-control-request-method")
+        wanted = req.raw_headers.get(b"access-control-request-method")
         if wanted is None:
             return None
         allow = self._allowed(req)
@@ -59,7 +59,7 @@ class CORS:
         from .response import Response
 
         h = {"Access-Control-Allow-Origin": allow, "Access-Control-Allow-Methods": self.methods}
-        asked = req._h.get(b"access-control-request-headers")
+        asked = req.raw_headers.get(b"access-control-request-headers")
         if self.headers == "*":
             if asked:
                 h["Access-Control-Allow-Headers"] = asked.decode()
@@ -77,7 +77,7 @@ class CORS:
         if "Access-Control-Allow-Origin" in h:  # a preflight answered above
             return response
         allow = self._allowed(req)
-        if req.method == "OPTIONS" and b"access-control-request-method" in req._h:
+        if req.method == "OPTIONS" and b"access-control-request-method" in req.raw_headers:
             allow = None  # a preflight refused above stays without CORS headers
         if allow is not None:
             h["Access-Control-Allow-Origin"] = allow

@@ -5,7 +5,7 @@ is imported: an app that only declares its routes keeps this code out of the hea
 
 from .http import HTTPError
 from .response import error_response, send, to_response
-from .runtime import CORO, format_exception, print_exception
+from .runtime import awaited, format_exception, print_exception
 
 
 async def respond(app, req, result):
@@ -17,7 +17,7 @@ async def respond(app, req, result):
             raise result
         response = to_response(result)
         for hook in app.after:
-            response = await maybe_await(hook(req, response)) or response
+            response = await awaited(hook(req, response)) or response
         status = response.status
         keep = await send(req.conn, req, response)
     except (OSError, MemoryError):
@@ -47,7 +47,7 @@ def log_access(req, status):
 async def before(app, req):
     """Run the before-request hooks (if any); the first non-None result is the response."""
     for hook in app.before:
-        result = await maybe_await(hook(req))
+        result = await awaited(hook(req))
         if result is not None:
             return result
     return None
@@ -64,16 +64,10 @@ async def on_error(app, req, status, exc):
                 break
     if handler is not None:
         try:
-            return await maybe_await(handler(req, exc))
+            return await awaited(handler(req, exc))
         except Exception as e:  # a failing error handler must not take the connection down
             print_exception(e)
     if isinstance(exc, HTTPError):
         return error_response(exc)
     debug = format_exception(exc) if app.debug else None
     return error_response(HTTPError(500), debug)
-
-
-async def maybe_await(result):
-    if type(result) is CORO:
-        return await result
-    return result

@@ -30,16 +30,17 @@ class Mounted:
         self.handler = handler
 
     async def __call__(self, req, **params):
-        from .dispatch import maybe_await, on_error
+        from .dispatch import on_error
         from .http import HTTPError
+        from .runtime import awaited
 
         app = self.app
         try:
             for hook in app.before:
-                result = await maybe_await(hook(req))
+                result = await awaited(hook(req))
                 if result is not None:
                     return result
-            return await maybe_await(self.handler(req, **params))
+            return await awaited(self.handler(req, **params))
         except HTTPError as e:
             return await on_error(app, req, e.status, e)
         except MemoryError:

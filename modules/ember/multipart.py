@@ -76,7 +76,7 @@ class Parser:
 
     def __init__(self, req, max_parts, max_field, window):
         self.req = req
-        self.delim = b"\r\n--" + _boundary(req._h.get(b"content-type"))
+        self.delim = b"\r\n--" + _boundary(req.raw_headers.get(b"content-type"))
         self.stream = req.stream()
         self.max_parts = max_parts
         self.max_field = max_field

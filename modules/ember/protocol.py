@@ -44,20 +44,19 @@ async def serve_connection(app, conn, server=None):
                 while True:
                     req = None
                     head = None
-                    if conn.start != conn.end:  # a pipelined request may be buffered already
+                    if conn.buffered():  # a pipelined request may be there already
                         head = conn.take_head()
-                    if head is None and conn.start == conn.end:
-                        conn.start = conn.end = 0
+                    if head is None and not conn.buffered():
                         conn.deadline = ticks_add(
                             ticks_ms(), app.idle_ms if served else app.header_ms
                         )
-                        n = await reader.readinto(conn.buf)
+                        buf = conn.rewind()
+                        n = await reader.readinto(buf)
                         while n is None:
-                            n = await reader.readinto(conn.buf)
+                            n = await reader.readinto(buf)
                         if not n:
                             break
-                        conn.end = n
-                        head = conn.take_head()  # the usual case: the whole head in one read
+                        head = conn.take_head(n)  # the usual case: the whole head in one read
                     if head is None:
                         head = await conn.head()  # it arrives in pieces
                     conn.deadline = None
@@ -117,7 +116,7 @@ async def serve_connection(app, conn, server=None):
             except CancelledError:
                 if conn.timed_out:
                     # A half-received request gets 408; an idle keep-alive connection just closes.
-                    if conn.end > conn.start:
+                    if conn.buffered():
                         await _send_error(conn, 408, "request timeout")
                 elif server is None or server.stopped:
                     raise
@@ -141,7 +140,7 @@ async def serve_connection(app, conn, server=None):
             return
         # This frame outlives the client: drop what refers to it (streams, socket, request,
         # response) rather than keep it from the heap until the next one.
-        req = reader = writer = head = result = params = None
+        req = reader = writer = head = result = params = buf = None
         conn.reset()
 
 

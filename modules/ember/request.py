@@ -44,16 +44,17 @@ class Request:
 
     def __getattr__(self, name):
         """What is computed only when asked for, then kept: `headers`, `args`, `cookies`,
-        `client_addr`, `content_type`, `app`, and `_h` (the header fields as a dict, lowercase
-        bytes name -> bytes value). One method costs a device less heap than a property each."""
-        if name == "_h":
+        `client_addr`, `content_type`, `app`, and `raw_headers` (the header fields as a dict,
+        lowercase bytes name -> bytes value, nothing decoded: what `headers` wraps, and what
+        ember's own modules read). One method costs a device less heap than a property each."""
+        if name == "raw_headers":
             from .headers import fields
 
             value = fields(self._head)
         elif name == "headers":  # case-insensitive view: req.headers.get("Content-Type") -> str
             from .headers import Headers
 
-            value = Headers(self._h)
+            value = Headers(self.raw_headers)
         elif name == "args":  # query arguments, a MultiDict (`?a=1&a=2` keeps both)
             from .urlencoded import parse
 
@@ -64,14 +65,16 @@ class Request:
         elif name == "cookies":  # name -> value
             from .headers import cookies
 
-            value = cookies(self._h.get(b"cookie"))
+            value = cookies(self.raw_headers.get(b"cookie"))
         elif name == "client_addr":  # (host, port) of the peer
             from .runtime import peer_address
 
             value = peer_address(self.conn.writer.get_extra_info("peername"))
         elif name == "content_type":
-            value = self._h.get(b"content-type")
-            value = value.decode() if value is not None else None
+            from .headers import text
+
+            value = self.raw_headers.get(b"content-type")
+            value = text(value) if value is not None else None
         elif name == "app":
             return self.conn.app
         else:

@@ -108,12 +108,10 @@ def status_line(status):
     return line
 
 
-async def send(conn, req, response):
-    """Write `response`; False when the connection must close afterwards."""
-    status = response.status
-    body, ctype = _content_type(response.body)
-    keep = req.keep_alive if req is not None else False
-    parts = [status_line(status)]
+def head_lines(response):
+    """(the status line and header lines of `response`, whether they name a Content-Type):
+    what every response head starts with, to which the sender adds its framing."""
+    parts = [status_line(response.status)]
     have_ctype = False
     for name, value in response.headers.items():
         parts.append(_header_bytes(name, value))
@@ -122,6 +120,15 @@ async def send(conn, req, response):
     if response.cookies:
         for value in response.cookies:
             parts.append(_header_bytes("Set-Cookie", value))
+    return parts, have_ctype
+
+
+async def send(conn, req, response):
+    """Write `response`; False when the connection must close afterwards."""
+    status = response.status
+    body, ctype = _content_type(response.body)
+    keep = req.keep_alive if req is not None else False
+    parts, have_ctype = head_lines(response)
     if status < 200 or status in _NO_BODY:
         body = b""
     else:
@@ -146,8 +153,3 @@ def error_response(exc, debug_text=None):
     body = exc.reason if debug_text is None else exc.reason + "\n\n" + debug_text
     headers = dict(exc.headers) if exc.headers else {}
     return Response(body, exc.status, headers)
-
-
-def is_awaitable(result):
-    """True for what an `async def` handler returns (on MicroPython: any generator)."""
-    return type(result) is CORO

@@ -17,6 +17,15 @@ _probe.close()
 del _probe, _coroutine
 
 
+async def awaited(result):
+    """`result`, awaited first when it is what calling an `async def` returns: handlers, hooks
+    and checks may be either kind. (The request path checks inline instead: on MicroPython this
+    call allocates a frame.)"""
+    if type(result) is CORO:
+        return await result
+    return result
+
+
 def peer_address(addr):
     """(host, port) from what accept() gave: a tuple, except on the unix port (raw sockaddr)."""
     if type(addr) is tuple or addr is None:
@@ -39,11 +48,6 @@ if MICROPYTHON:
 
         return sleep_ms(ms)
 
-    def is_generator_function(f):
-        """Always False here: a generator function cannot be told from an `async def` (the
-        freeze check flags generator handlers in the source instead)."""
-        return False
-
     def format_exception(exc):
         import io
 
@@ -52,11 +56,8 @@ if MICROPYTHON:
         return buf.getvalue()
 
 else:
-    import inspect
     import time
     import traceback
-
-    is_generator_function = inspect.isgeneratorfunction
 
     # MicroPython's tick arithmetic, wrap included, so the same code is tested on both: ticks
     # live in [0, 2**30), a deadline is ticks_add(now, ms), and ticks_diff is defined only for

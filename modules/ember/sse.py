@@ -21,7 +21,9 @@ stream ends (EventSource reconnects on its own, sending Last-Event-ID)."""
 import asyncio
 import json
 
-from .response import Response, _header_bytes, status_line
+from .takeover import Takeover
+from .response import Response, head_lines
+from .runtime import awaited
 
 _HEAD = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
@@ -53,21 +55,15 @@ async def open(req, keepalive=None, retry=None, headers=None):
     """Send the 200 head and return the EventStream. `keepalive`: seconds between comment lines
     (keeps proxies and browsers from timing out an idle stream); `retry`: the reconnection delay
     (ms) to tell the browser; `headers`: extra response headers."""
-    from .dispatch import maybe_await
 
     response = Response(b"", 200, dict(_HEAD))
     if headers:
         response.headers.update(headers)
     for hook in req.app.after:
-        response = await maybe_await(hook(req, response)) or response
+        response = await awaited(hook(req, response)) or response
     sse = EventStream(req)
     sse.status = response.status  # for the access log
-    parts = [status_line(response.status)]
-    for name, value in response.headers.items():
-        parts.append(_header_bytes(name, value))
-    if response.cookies:
-        for value in response.cookies:
-            parts.append(_header_bytes("Set-Cookie", value))
+    parts, _ = head_lines(response)
     if sse.chunked:
         parts.append(b"Transfer-Encoding: chunked\r\n")
     parts.append(b"Connection: close\r\n\r\n")
@@ -115,12 +111,12 @@ def _field(value):
     return value
 
 
-class EventStream:
+class EventStream(Takeover):
     """An open event stream: `send()`, `comment()`, `close()`; `last_event_id` (the request's
     Last-Event-ID, or None); `gone` once the client has gone away; `closed` once ended."""
 
     def __init__(self, req):
-        self.conn = req.conn
+        super().__init__(req.conn)
         self.last_event_id = req.headers.get("Last-Event-ID")
         self.chunked = req.http11
         self.status = 200
@@ -129,7 +125,6 @@ class EventStream:
         self._task = req.conn.task  # the handler's task: cancelled when the client goes away
         self._watcher = None
         self._pinger = None
-        self._writing = False
 
     async def send(self, data=None, event=None, id=None, retry=None):
         """Send one event (see `encode`); OSError when the client has gone away."""
@@ -156,16 +151,11 @@ class EventStream:
             raise OSError(32)  # EPIPE
         if self.chunked:
             data = b"%x\r\n%s\r\n" % (len(data), data) if not last else b"0\r\n\r\n"
-        while self._writing:  # one writer at a time (keep-alives run in their own task)
-            await asyncio.sleep(0.002)
-        self._writing = True
         try:
-            await self.conn.send(data)
+            await self._send(data)
         except OSError:
             self._went_away()
             raise
-        finally:
-            self._writing = False
 
     # -- the tasks that notice a client going away --
     def _start(self, keepalive):
@@ -178,7 +168,7 @@ class EventStream:
         conn = self.conn
         try:
             while True:
-                conn.start = conn.end  # whatever a client sends is ignored
+                conn.skip(conn.buffered())  # whatever a client sends is ignored
                 if await conn.fill() <= 0:
                     break
         except Exception:  # reset, or the socket closed under us: gone as well

@@ -111,7 +111,7 @@ def send_file(path, req=None, content_type=None, max_age=None, buffer_size=512):
         gz_st = _stat(path + ".gz")
         if gz_st is not None and gz_st[0] & 0o170000 == 0o100000:
             headers["Vary"] = "Accept-Encoding"
-            accept = _accepts_gzip(req._h.get(b"accept-encoding"))
+            accept = _accepts_gzip(req.raw_headers.get(b"accept-encoding"))
             if accept or (not plain and accept is None):
                 gz = gz_st
             elif not plain:
@@ -134,7 +134,7 @@ def send_file(path, req=None, content_type=None, max_age=None, buffer_size=512):
     ctype = content_type or guess_type(name)
     if req is None:
         return _file_response(path, 0, size, 200, headers, ctype, buffer_size)
-    h = req._h
+    h = req.raw_headers
     inm = h.get(b"if-none-match")
     if inm is not None and _etag_matches(inm, etag):
         return Response(b"", 304, headers)

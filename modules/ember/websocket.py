@@ -20,6 +20,7 @@ nothing (not even a pong) for a whole interval is dropped."""
 
 import asyncio
 
+from .takeover import Takeover
 from .http import HTTPError
 from .runtime import MICROPYTHON, print_exception
 
@@ -48,7 +49,7 @@ async def accept(req, max_message=16384, ping_interval=None, protocols=None, clo
     """Check the handshake (400, or 426 for a version other than 13), answer 101, and return the
     WebSocket. `protocols`: subprotocols this endpoint speaks, first match with the client's
     Sec-WebSocket-Protocol wins (`ws.protocol`)."""
-    h = req._h
+    h = req.raw_headers
     upgrade = h.get(b"upgrade")
     if not req.http11 or not req.upgrade or upgrade is None or b"websocket" not in upgrade.lower():
         raise HTTPError(400, "not a WebSocket handshake")
@@ -182,7 +183,7 @@ def _close_code_ok(code):
     return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
 
 
-class WebSocket:
+class WebSocket(Takeover):
     """An accepted WebSocket: `receive()`, `send()`, `ping()`, `close()`, `async for msg in ws`.
 
     `closed` turns True once a close frame went either way or the connection dropped;
@@ -191,7 +192,7 @@ class WebSocket:
     status = 101  # for the access log
 
     def __init__(self, conn, max_message=16384, ping_interval=None, close_timeout=2):
-        self.conn = conn
+        super().__init__(conn)
         self.max_message = max_message
         self.close_timeout = close_timeout
         self.protocol = None
@@ -201,7 +202,6 @@ class WebSocket:
         self.expired = False  # dropped for not answering pings
         self._sent_close = False
         self._buf = None  # the message being assembled
-        self._writing = False
         self._reading = False
         self._alive = True  # a frame arrived since the last ping
         self._pinger = None
@@ -296,41 +296,29 @@ class WebSocket:
             self._buf = buf = grown
         return buf
 
-    async def _need(self, n):
-        """Wait (without a deadline: idle sockets may stay idle) until n bytes are buffered."""
-        conn = self.conn
-        while conn.end - conn.start < n:
-            if await conn.fill() <= 0:
-                raise EOFError
-
     async def _header(self):
         """(first byte, payload length, mask or None) of the next frame."""
-        await self._need(2)
         conn = self.conn
-        buf = conn.buf
-        b1 = buf[conn.start + 1]
+        await self._need(2)
+        b1 = conn.peek(1)
         n = b1 & 0x7F
-        size = (4 if n == 126 else 10 if n == 127 else 2) + (4 if b1 & 0x80 else 0)
-        await self._need(size)
-        s = conn.start
-        b0 = buf[s]
-        p = s + 2
+        p = 4 if n == 126 else 10 if n == 127 else 2  # where the mask (or the payload) starts
+        await self._need(p + (4 if b1 & 0x80 else 0))
+        b0 = conn.peek(0)
         if n == 126:
-            n = (buf[s + 2] << 8) | buf[s + 3]
-            p = s + 4
+            n = (conn.peek(2) << 8) | conn.peek(3)
         elif n == 127:
             n = 0
-            for i in range(s + 2, s + 10):
-                n = (n << 8) | buf[i]
-            p = s + 10
+            for i in range(2, 10):
+                n = (n << 8) | conn.peek(i)
             if n >> 63:
-                conn.start = p
+                conn.skip(p)
                 await self._fail(1002, "bad frame length", 0)
         mask = None
         if b1 & 0x80:
-            mask = bytes(buf[p : p + 4])
+            mask = bytes((conn.peek(p), conn.peek(p + 1), conn.peek(p + 2), conn.peek(p + 3)))
             p += 4
-        conn.start = p
+        conn.skip(p)
         return b0, n, mask
 
     async def _read_payload(self, mv, n, mask):
@@ -441,25 +429,14 @@ class WebSocket:
             head = bytes((0x80 | op, 126, n >> 8, n & 255))
         else:
             head = bytes((0x80 | op, 127)) + n.to_bytes(8, "big")
-        while self._writing:  # one writer at a time: drain() is not reentrant on MicroPython
-            await asyncio.sleep(0.002)
-        self._writing = True
-        conn = self.conn
         try:
-            w = conn.writer
-            if n < 512:
-                w.write(head + bytes(data))
-            else:
-                w.write(head)
-                w.write(data)
-            conn.expire_in(conn.app.io_ms)
-            await w.drain()
-            conn.deadline = None
+            if n < 512:  # one write
+                await self._send(head + bytes(data))
+            else:  # no copy of a large payload
+                await self._send(head, data)
         except OSError:
             self._dropped()
             raise ConnectionClosed(1006)
-        finally:
-            self._writing = False
 
     # -- liveness --
     def _dropped(self):
