@@ -1,14 +1,17 @@
-"""ember-provision: images read back (littlefs-python and MicroPython's own VfsLfs2), geometry
-refusals, factory merge at offsets, the serial flow (real esptool failure, dry-run command
-lines), a CSV batch with one bad row, and secrets kept out of every output."""
+"""ember-provision image and flash: images read back (littlefs-python and MicroPython's own
+VfsLfs2), from a release or the board definition alone, geometry refusals, --www refusals,
+factory merge at offsets, releases as GitHub publishes them, dry-run command lines, and secrets
+kept out of every output. Batches: test_provision_batch.py."""
 
-import csv
 import json
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
-from ember_host import boards, provision, release
+from ember_host import boards, device, esp, provision, release
+from ember_host.target import ProvisionError, Target
 from esptool.targets import CHIP_DEFS
 from firmware_support import UNIX_MICROPYTHON, synthetic_build
 from littlefs import LittleFS, LittleFSError
@@ -42,7 +45,7 @@ def www(tmp_path):
 
 def mount(data, fs):
     lfs = LittleFS(
-        block_size=fs.block_size, block_count=fs.block_count, mount=False, **provision.LFS2_PARAMS
+        block_size=fs.block_size, block_count=fs.block_count, mount=False, **device.LFS2_PARAMS
     )
     lfs.context.buffer[:] = data
     lfs.mount()
@@ -92,7 +95,7 @@ def test_image_mounts_in_micropython_vfs_lfs2(tmp_path, www):
         pytest.skip(f"MicroPython unix binary not built ({UNIX_MICROPYTHON})")
     fs = boards.load("EMBER_ESP32").filesystem
     image = tmp_path / "vfs.bin"
-    image.write_bytes(provision.build_image(provision.device_config(CONFIG), fs, www))
+    image.write_bytes(device.build_image(device.device_config(CONFIG), fs, www))
     script = tmp_path / "mount.py"
     # A block device over the image file, as flashbdev gives MicroPython over the vfs partition.
     script.write_text(f"""
@@ -113,7 +116,7 @@ class Bdev:
 bdev = Bdev({str(image)!r}, {fs.block_size})
 vfs.mount(bdev, "/flash")
 import sys
-sys.path.insert(0, {str(provision.boards.ROOT / "modules")!r})
+sys.path.insert(0, {str(boards.ROOT / "modules")!r})
 from ember import config
 cfg, problems = config.load("/flash/config.json")
 import os
@@ -150,21 +153,21 @@ def test_wrong_geometry_is_refused(tmp_path, capsys):
     )
     assert rc == 1
     err = capsys.readouterr().err
-    assert "flash size 2MB does not match release EMBER_ESP8266 (4MB)" in err
+    assert "flash size 2MB does not match EMBER_ESP8266 (4MB)" in err
     assert "763-block filesystem" in err
     assert not (tmp_path / "v.bin").exists()
     # A manifest whose filesystem does not add up is refused as well.
     m = json.loads((dist / "manifest.json").read_text())
     m["filesystem"]["block_count"] = 251
     (dist / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(provision.ProvisionError, match="not block_size"):
-        provision.Release(dist)
+    with pytest.raises(ProvisionError, match="not block_size"):
+        Target.release(dist)
 
 
 def test_image_of_one_geometry_does_not_mount_with_another(tmp_path):
     # Why the refusal matters: littlefs (like MicroPython) rejects a block-count mismatch.
     fs = boards.load("EMBER_ESP32_C3").filesystem
-    data = provision.build_image(provision.device_config(CONFIG), fs)
+    data = device.build_image(device.device_config(CONFIG), fs)
     bigger = boards.Filesystem(fs.offset, fs.size * 2, fs.block_size, fs.block_count * 2)
     with pytest.raises(LittleFSError):
         mount(data + b"\xff" * fs.size, bigger)
@@ -173,11 +176,11 @@ def test_image_of_one_geometry_does_not_mount_with_another(tmp_path):
 @pytest.mark.parametrize("name", FS_BOARDS)
 def test_factory_image_has_each_part_at_its_offset(tmp_path, name):
     dist = make_release(tmp_path, name)
-    rel = provision.Release(dist)
+    rel = Target.release(dist)
     image = tmp_path / "vfs.bin"
-    image.write_bytes(provision.build_image(provision.device_config(CONFIG), rel.fs))
+    image.write_bytes(device.build_image(device.device_config(CONFIG), rel.fs))
     out = tmp_path / "factory.bin"
-    provision.write_factory(rel, image, out)
+    device.write_factory(rel, image, out)
     data = out.read_bytes()
     fw = (dist / "firmware.bin").read_bytes()
     placed = data[rel.firmware_offset : rel.firmware_offset + len(fw)]
@@ -191,8 +194,8 @@ def test_factory_image_has_each_part_at_its_offset(tmp_path, name):
 def test_config_errors_name_each_field_and_never_the_secret():
     bad = dict(CONFIG, wifi_password="short", hostname="Bad_Host", http_port=0, extra=1)
     del bad["admin_secret"]
-    with pytest.raises(provision.ProvisionError) as e:
-        provision.device_config(bad)
+    with pytest.raises(ProvisionError) as e:
+        device.device_config(bad)
     msg = str(e.value)
     for expected in (
         "admin_secret: is required",
@@ -207,38 +210,24 @@ def test_config_errors_name_each_field_and_never_the_secret():
 
 def test_device_id_and_hostname_come_from_the_mac():
     raw = {k: v for k, v in CONFIG.items() if k not in ("device_id", "hostname")}
-    cfg = provision.device_config(raw, "24:0a:c4:12:AB:cd")
+    cfg = device.device_config(raw, "24:0a:c4:12:AB:cd")
     assert (cfg["device_id"], cfg["hostname"]) == ("ember-12abcd", "ember-12abcd")
 
 
-def test_flash_dry_run_prints_the_esptool_commands(tmp_path, capsys):
-    dist = make_release(tmp_path, "EMBER_ESP32")
-    cfg = tmp_path / "d.json"
-    cfg.write_text(json.dumps(CONFIG))
-    assert (
-        provision.main(
-            [
-                "flash",
-                "--release",
-                str(dist),
-                "--config",
-                str(cfg),
-                "--port",
-                "/dev/ttyUSB0",
-                "--dry-run",
-            ]
-        )
-        == 0
-    )
-    out = capsys.readouterr().out
+def config_file(tmp_path, cfg=CONFIG):
+    path = tmp_path / "device.json"
+    path.write_text(json.dumps(cfg))
+    return str(path)
+
+
+def assert_flash_dry_run(out, firmware):
+    """The three esptool commands `flash --dry-run` prints for EMBER_ESP32, and the record."""
     lines = out.splitlines()
     esptool = re.escape(
-        f"{provision.esp.command()[0]} -m esptool --chip esp32 --port /dev/ttyUSB0 --baud 460800"
+        f"{esp.command()[0]} -m esptool --chip esp32 --port /dev/ttyUSB0 --baud 460800"
     )
     assert re.fullmatch(esptool + " flash-id", lines[0])
-    pairs = (
-        re.escape(f" 0x1000 {dist}/firmware.bin 0x310000 ") + r"/tmp/ember-provision-\w+/vfs\.bin"
-    )
+    pairs = re.escape(f" 0x1000 {firmware} 0x310000 ") + r"/tmp/ember-provision-\w+/vfs\.bin"
     assert re.fullmatch(esptool + " write-flash --flash-size 4MB" + pairs, lines[1])
     assert re.fullmatch(esptool + " verify-flash" + pairs, lines[2])
     assert re.fullmatch(
@@ -247,81 +236,99 @@ def test_flash_dry_run_prints_the_esptool_commands(tmp_path, capsys):
     assert not any(s in out for s in SECRETS)
 
 
-def test_batch_carries_on_past_failures_and_keeps_secrets_out(tmp_path, capsys):
-    dist = make_release(tmp_path, "EMBER_ESP32_S3")
-    rows = tmp_path / "units.csv"
-    fields = ["wifi_ssid", "wifi_password", "admin_secret", "http_port", "port"]
-    with open(rows, "w", newline="") as f:
-        w = csv.DictWriter(f, fields)
-        w.writeheader()
-        w.writerow(
-            {
-                "wifi_ssid": "lab",
-                "wifi_password": SECRETS[0],
-                "admin_secret": SECRETS[1],
-                "http_port": "8080",
-            }
-        )
-        w.writerow({"wifi_ssid": "lab", "wifi_password": "short", "admin_secret": SECRETS[1]})
-        # A real esptool run against a port that is not there: the unit fails, the batch goes on.
-        w.writerow(
-            {
-                "wifi_ssid": "lab",
-                "wifi_password": SECRETS[0],
-                "admin_secret": SECRETS[1],
-                "port": str(tmp_path / "no-such-tty"),
-            }
-        )
-        w.writerow({"wifi_ssid": "lab", "wifi_password": SECRETS[0], "admin_secret": SECRETS[1]})
-    results = tmp_path / "results.csv"
-    # First the whole flow in dry-run, then for real against serial ports that do not exist.
-    rc = provision.main(
-        [
-            "batch",
-            "--release",
-            str(dist),
-            "--csv",
-            str(rows),
-            "--port",
-            "/dev/ttyUSB0",
-            "--results",
-            str(results),
-            "--dry-run",
-        ]
-    )
-    assert rc == 1
-    got = list(csv.DictReader(open(results)))
-    assert [r["status"] for r in got] == ["ok", "failed", "ok", "ok"]
-    assert got[1]["error"] == "wifi_password: must be empty (open network) or 8-63 characters"
+def test_flash_dry_run_prints_the_esptool_commands(tmp_path, capsys):
+    dist = make_release(tmp_path, "EMBER_ESP32")
+    flash = ["flash", "--config", config_file(tmp_path), "--port", "/dev/ttyUSB0", "--dry-run"]
+    assert provision.main([*flash, "--release", str(dist)]) == 0
+    assert_flash_dry_run(capsys.readouterr().out, dist / "firmware.bin")
 
-    real = tmp_path / "real.csv"
-    rc = provision.main(
-        [
-            "batch",
-            "--release",
-            str(dist),
-            "--csv",
-            str(rows),
-            "--port",
-            str(tmp_path / "no-such-tty-either"),
-            "--results",
-            str(real),
-        ]
-    )
-    assert rc == 1
-    got = list(csv.DictReader(open(real)))
-    assert [r["status"] for r in got] == ["failed"] * 4
-    assert "Could not open" in got[2]["error"] and "no-such-tty" in got[2]["error"]
 
+def test_image_from_the_board_definition_alone_is_the_release_image(tmp_path, www, capsys):
+    dist = make_release(tmp_path, "EMBER_ESP32")
+    args = ["image", "--config", config_file(tmp_path), "--www", str(www)]
+    assert provision.main([*args, "--board", "EMBER_ESP32", "--out", str(tmp_path / "b")]) == 0
+    assert provision.main([*args, "--release", str(dist), "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "b").read_bytes() == (tmp_path / "r").read_bytes()
+    assert "b: 240 x 4096 B LittleFS2 for EMBER_ESP32 @0x310000" in capsys.readouterr().out
+    # A factory image needs firmware, which a board definition does not have: nothing written.
+    factory = ["--factory", str(tmp_path / "f"), "--out", str(tmp_path / "x")]
+    assert provision.main([*args, "--board", "EMBER_ESP32", *factory]) == 1
+    assert capsys.readouterr().err == (
+        "ember-provision: --board EMBER_ESP32 has no firmware to write: give --release "
+        "(./build.sh EMBER_ESP32), or --fs-only to write the filesystem alone\n"
+    )
+    assert not (tmp_path / "x").exists() and not (tmp_path / "f").exists()
+
+
+def test_not_a_release_says_how_to_get_one(tmp_path, capsys):
+    args = ["image", "--config", config_file(tmp_path), "--out", str(tmp_path / "v.bin")]
+    assert provision.main([*args, "--release", str(tmp_path / "dist")]) == 1
+    assert capsys.readouterr().err == (
+        f"ember-provision: {tmp_path}/dist: not a release (no manifest.json); build one with "
+        "./build.sh <BOARD> (dist/<BOARD>/), give a GitHub release's <BOARD>-<tag>-manifest.json "
+        "(its <BOARD>-<tag>-firmware.bin beside it), or --board <BOARD> for filesystem images "
+        "only\n"
+    )
+
+
+def test_a_release_as_github_publishes_it(tmp_path, capsys):
+    dist = make_release(tmp_path, "EMBER_ESP32")
+    # The names firmware.yml's release job gives each file of dist/<BOARD>/.
+    workflow = (boards.ROOT / ".github" / "workflows" / "firmware.yml").read_text()
+    names = dict(
+        re.findall(r'cp "\$dir/([\w.]+)" "release/\$board-\$GITHUB_REF_NAME-([\w.]+)"', workflow)
+    )
+    assert names["manifest.json"] == "manifest.json" and names["firmware.bin"] == "firmware.bin"
+    docs = (boards.ROOT / "docs" / "provisioning.md").read_text()
+    assert "<BOARD>-<tag>-manifest.json" in docs and "<BOARD>-<tag>-firmware.bin" in docs
+    gh = tmp_path / "downloads"
+    gh.mkdir()
+    for name, suffix in names.items():
+        if (dist / name).exists():
+            shutil.copy(dist / name, gh / f"EMBER_ESP32-v1.0.0-{suffix}")
+    flash = ["flash", "--config", config_file(tmp_path), "--port", "/dev/ttyUSB0", "--dry-run"]
+    manifest = gh / "EMBER_ESP32-v1.0.0-manifest.json"
+    assert provision.main([*flash, "--release", str(manifest)]) == 0
+    assert_flash_dry_run(capsys.readouterr().out, gh / "EMBER_ESP32-v1.0.0-firmware.bin")
+    # Another release's firmware beside this manifest is refused before any device is touched.
+    shutil.copy(dist / "factory.bin", gh / "EMBER_ESP32-v1.0.0-firmware.bin")
+    assert provision.main([*flash, "--release", str(manifest)]) == 1
     captured = capsys.readouterr()
-    everything = captured.out + captured.err + results.read_text() + real.read_text()
-    assert "[4/4]" in captured.err and "FAILED row 2: wifi_password" in captured.out
-    assert not any(s in everything for s in SECRETS)
+    assert captured.out == ""
+    assert captured.err == (
+        f"ember-provision: {gh}/EMBER_ESP32-v1.0.0-firmware.bin: SHA-256 differs from its "
+        "manifest's: not this release's firmware\n"
+    )
+
+
+def test_www_must_be_a_directory_that_fits(tmp_path, capsys):
+    args = ["image", "--board", "EMBER_ESP32", "--config", config_file(tmp_path)]
+    out = tmp_path / "vfs.bin"
+    assert provision.main([*args, "--www", "/nonexistent", "--out", str(out)]) == 1
+    assert capsys.readouterr().err == "ember-provision: --www /nonexistent: no such directory\n"
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "app.js").write_bytes(os.urandom(1100 * 1024))
+    assert provision.main([*args, "--www", str(big), "--out", str(out)]) == 1
+    m = re.fullmatch(
+        r"ember-provision: --www \S+/big: 1100 KiB of files need (\d+) KiB of filesystem with "
+        r"/config.json, the board has 960 KiB: (\d+) KiB too large\n",
+        capsys.readouterr().err,
+    )
+    assert m and int(m[2]) == int(m[1]) - 960 > 1100 - 960
+    assert not out.exists()
+    # What it says is too much is: that much less fits.
+    (big / "app.js").write_bytes(os.urandom((1100 - int(m[2])) * 1024))
+    assert provision.main([*args, "--www", str(big), "--out", str(out)]) == 0
+    assert (
+        len(read(mount(out.read_bytes(), boards.load("EMBER_ESP32").filesystem), "/www/app.js"))
+        == (1100 - int(m[2])) * 1024
+    )
 
 
 def test_ember_provision_is_installed_as_a_command(tmp_path):
     proc = subprocess.run(
-        [str(provision.boards.ROOT / ".venv" / "bin" / "ember-provision"), "--help"],
+        [str(boards.ROOT / ".venv" / "bin" / "ember-provision"), "--help"],
         capture_output=True,
         text=True,
     )
