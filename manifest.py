@@ -52,9 +52,24 @@ def _write_version_module():
     return gen
 
 
+def _ember_files():
+    """Every module of the ember package but `ember.testing`, the in-process test client: it
+    runs on a host (CPython, or MicroPython's unix and webassembly builds), never on a device,
+    so firmware does not pay flash for it."""
+    root = os.path.join(_top, "modules", "ember")
+    names = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+            if name.endswith(".py") and path != "testing.py":
+                names.append(path)
+    return sorted(names)
+
+
 include(_port_manifests[_port])
 include("$(MPY_DIR)/extmod/asyncio")
-package("ember", base_path="modules", opt=_opt)
+package("ember", files=_ember_files(), base_path="modules", opt=_opt)
+package("ember_device", base_path="modules", opt=_opt)  # the device runtime: ember's boards only
 module("ember_build.py", base_path=_write_version_module(), opt=_opt)
 module(os.path.basename(_app), base_path=os.path.dirname(_app), opt=_opt)
 if _port != "unix":

@@ -2,7 +2,7 @@
 # valid /config.json; otherwise the device stays in setup state: radios off, problems on the REPL.
 import network
 import ember_build
-from ember import config
+from ember_device import config
 
 cfg, problems = config.load()
 if problems:

@@ -90,7 +90,7 @@ def test_check_runs_makemanifest_for_real():
     assert proc.returncode == 0, proc.stderr
     for board in boards.names():
         frozen = (ROOT / "build" / "check" / board / "frozen_content.c").read_text()
-        for module in ("ember/config.py", "ember_build.py", "demo.py"):
+        for module in ("ember/app.py", "ember_device/config.py", "ember_build.py", "demo.py"):
             assert f'"{module}"' in frozen
     esp8266 = (ROOT / "build" / "check" / "EMBER_ESP8266" / "frozen_content.c").read_text()
     assert '"_boot.py"' in esp8266 and '"webrepl.py"' not in esp8266

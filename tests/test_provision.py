@@ -117,7 +117,7 @@ bdev = Bdev({str(image)!r}, {fs.block_size})
 vfs.mount(bdev, "/flash")
 import sys
 sys.path.insert(0, {str(boards.ROOT / "modules")!r})
-from ember import config
+from ember_device import config
 cfg, problems = config.load("/flash/config.json")
 import os
 print(problems, cfg["hostname"], sorted(os.listdir("/flash/www")))

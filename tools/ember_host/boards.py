@@ -9,8 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BOARDS_DIR = ROOT / "boards"
 BOARD_FILE = "ember-board.json"
+
+
+def _boards_dir():
+    """boards/ of the checkout this file is in; installed from a wheel, the copy beside this
+    file (ember_host/board_files/, which pyproject.toml fills from boards/)."""
+    installed = Path(__file__).resolve().parent / "board_files"
+    return installed if installed.is_dir() else ROOT / "boards"
+
+
+BOARDS_DIR = _boards_dir()
 
 _SIZE_SUFFIX = {"KB": 1024, "MB": 1024 * 1024}
 

@@ -6,12 +6,12 @@ anywhere but into the image itself.
 """
 
 import hashlib
-import importlib.util
 import json
 import re
 import tempfile
 from pathlib import Path
 
+from ember_device import config  # the schema the firmware checks at boot: one implementation
 from littlefs import LittleFS, LittleFSError
 
 from . import boards, esp
@@ -30,17 +30,6 @@ LFS_ERR_NOSPC = -28
 DRY_RUN_MAC = "00:00:00:00:00:00"
 
 
-def _load_config_module():
-    # The schema the firmware validates at boot (modules/ember/config.py), loaded without the
-    # rest of the ember package: one implementation on device and host.
-    path = boards.ROOT / "modules" / "ember" / "config.py"
-    spec = importlib.util.spec_from_file_location("ember_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-config = _load_config_module()
 
 
 def device_id_from_mac(mac):
