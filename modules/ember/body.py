@@ -75,7 +75,10 @@ class BodyReader:
             return 0
         if self.expect_continue:
             self.expect_continue = False
-            await self.conn.send(CONTINUE)
+            try:
+                await self.conn.send(CONTINUE)
+            except OSError:  # the client is gone (reset): its body ends here
+                self._bad("body ended early")
         if not self.left:  # 0, or None between chunks
             if not self.chunked:
                 self.done = True
@@ -86,7 +89,7 @@ class BodyReader:
                 if e.status != 400:  # 413: already refused
                     raise
                 self._bad(e.reason)
-            except EOFError:
+            except (EOFError, OSError):  # the client stopped sending, or reset the connection
                 self._bad("body ended early")
             if self.done:
                 return 0
@@ -99,8 +102,8 @@ class BodyReader:
             return b""
         try:
             data = await self.conn.read(n if n < left else left)
-        except EOFError:  # the client stopped sending: 400 (if it still listens), then close
-            self._bad("body ended early")
+        except (EOFError, OSError):  # the client stopped sending (or reset): 400 if it still
+            self._bad("body ended early")  # listens, then close
         self._consumed(len(data))
         return data
 
@@ -113,7 +116,7 @@ class BodyReader:
             buf = memoryview(buf)[:left]
         try:
             n = await self.conn.readinto(buf)
-        except EOFError:
+        except (EOFError, OSError):
             self._bad("body ended early")
         self._consumed(n)
         return n

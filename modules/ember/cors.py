@@ -8,6 +8,8 @@ to an allowed origin get `Access-Control-Allow-Origin` (and `Vary: Origin` unles
 allowed without credentials). A disallowed origin gets no CORS headers, so the browser blocks it.
 Note: an after-request hook makes every response of the app take the general response path."""
 
+from .headers import text
+
 
 class CORS:
     def __init__(
@@ -37,7 +39,7 @@ class CORS:
         origin = req.raw_headers.get(b"origin")
         if origin is None:
             return None
-        origin = origin.decode()
+        origin = text(origin)
         if self.origins == "*":
             return origin if self.credentials else "*"
         return origin if origin in self.origins else None
@@ -54,7 +56,7 @@ class CORS:
         if wanted is None:
             return None
         allow = self._allowed(req)
-        if allow is None or wanted.decode() not in self.methods.split(", "):
+        if allow is None or text(wanted) not in self.methods.split(", "):
             return None  # routing answers OPTIONS without CORS headers: the browser refuses
         from .response import Response
 
@@ -62,7 +64,7 @@ class CORS:
         asked = req.raw_headers.get(b"access-control-request-headers")
         if self.headers == "*":
             if asked:
-                h["Access-Control-Allow-Headers"] = asked.decode()
+                h["Access-Control-Allow-Headers"] = text(asked)
         elif self.headers:
             h["Access-Control-Allow-Headers"] = self.headers
         if self.max_age is not None:

@@ -10,7 +10,7 @@ class Headers:
 
     def get(self, name, default=None):
         value = self._raw.get(name.lower().encode())
-        return default if value is None else value.decode()
+        return default if value is None else text(value)
 
     def __getitem__(self, name):
         value = self.get(name)
@@ -25,10 +25,19 @@ class Headers:
         return len(self._raw)
 
     def items(self):
-        return [(k.decode(), v.decode()) for k, v in self._raw.items()]
+        return [(text(k), text(v)) for k, v in self._raw.items()]
 
     def __repr__(self):
         return "Headers(%r)" % (self.items(),)
+
+
+def text(value):
+    """A field's bytes as str: UTF-8, else one character per byte (Latin-1, as RFC 9110 §5.5
+    reads obs-text), so that no byte a client sends makes decoding a header raise."""
+    try:
+        return value.decode()
+    except UnicodeError:
+        return "".join([chr(c) for c in value])
 
 
 def fields(head):
@@ -62,5 +71,5 @@ def cookies(raw):
                 value = pair[eq + 1 :].strip()
                 if len(value) > 1 and value[0] == 34 and value[-1] == 34:  # quoted
                     value = value[1:-1]
-                cookies[pair[:eq].strip().decode()] = value.decode()
+                cookies[text(pair[:eq].strip())] = text(value)
     return cookies

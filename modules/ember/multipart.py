@@ -31,7 +31,10 @@ def _boundary(ctype):
         if ctype.strip().lower() == b"multipart/form-data":
             raise HTTPError(400, "multipart boundary missing")
         raise HTTPError(415, "expected multipart/form-data")
-    params = _params(ctype[semi:].decode())
+    try:
+        params = _params(ctype[semi:].decode())
+    except UnicodeError:  # a boundary is ASCII (RFC 2046): these bytes hold none
+        raise HTTPError(400, "multipart boundary missing or invalid")
     b = params.get("boundary")
     if not b or len(b) > 70:
         raise HTTPError(400, "multipart boundary missing or invalid")

@@ -34,7 +34,10 @@ def with_sse(handler=None, **options):
 
     def wrap(handler):
         async def sse_handler(req, **params):
-            sse = await open(req, **options)
+            try:
+                sse = await open(req, **options)
+            except OSError:  # the client left before the head went out: nobody to stream to
+                return
             try:
                 await handler(req, sse, **params)
             except asyncio.CancelledError:

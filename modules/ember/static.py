@@ -141,7 +141,7 @@ def send_file(path, req=None, content_type=None, max_age=None, buffer_size=512):
     rng = h.get(b"range")
     if rng is not None:
         if_range = h.get(b"if-range")
-        if if_range is not None and if_range.decode() != etag:
+        if if_range is not None and if_range != etag.encode():
             rng = None
     if rng is not None:
         span = _range(rng, size)

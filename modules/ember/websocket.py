@@ -21,6 +21,7 @@ nothing (not even a pong) for a whole interval is dropped."""
 import asyncio
 
 from .takeover import Takeover
+from .headers import text
 from .http import HTTPError
 from .runtime import MICROPYTHON, print_exception
 
@@ -62,7 +63,7 @@ async def accept(req, max_message=16384, ping_interval=None, protocols=None, clo
     offered = h.get(b"sec-websocket-protocol")
     if protocols and offered:
         for p in offered.split(b","):
-            p = p.strip().decode()
+            p = text(p.strip())
             if p in protocols:
                 chosen = p
                 break
@@ -86,7 +87,10 @@ def with_websocket(handler=None, **options):
 
     def wrap(handler):
         async def websocket_handler(req, **params):
-            ws = await accept(req, **options)
+            try:
+                ws = await accept(req, **options)
+            except OSError:  # the client left before the 101 went out
+                return
             try:
                 await handler(req, ws, **params)
             except ConnectionClosed:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ember_device import config  # the schema the firmware checks at boot: one implementation
 from littlefs import LittleFS, LittleFSError
 
-from . import boards, esp
+from . import esp
 from .target import ProvisionError
 
 # MicroPython's LittleFS2 configuration (extmod/vfs_lfsx.c); only block geometry varies by board.
