@@ -32,6 +32,7 @@ class App:
     """
 
     before = ()  # before-request hooks (tuples: an app without hooks keeps no list on the heap)
+    root = ""  # the application module's folder (see import_name)
     after = ()  # after-request hooks
 
     def __init__(
@@ -65,7 +66,15 @@ class App:
         self.min_free = min_free
         self.debug = debug
         self.access_log = access_log
-        self.root = _module_dir(import_name)
+        if import_name is not None:  # the folder of the module's file ("" when it has none)
+            import sys
+
+            module = sys.modules.get(import_name)
+            path = getattr(module, "__file__", None) if module is not None else None
+            if path is None and import_name == "__main__" and sys.argv:
+                path = sys.argv[0]  # MicroPython does not list the script it runs in sys.modules
+            i = path.rfind("/") if path else -1
+            self.root = path[:i] if i > 0 else "/" if i == 0 else ""
         self.router = Router()
         self.error_handlers = {}
         self.server = None
@@ -173,7 +182,14 @@ class App:
             room = bytearray(self.max_head + _SLOT_EXTRA)
         except MemoryError:
             room = None
-        from .server import Server
+        try:
+            from .server import Server
+        except MemoryError:  # the room left too little to load it: load it without the room
+            room = None
+            import gc
+
+            gc.collect()
+            from .server import Server
 
         self.server = Server(self, host, port)
         del room
@@ -203,17 +219,3 @@ def _is_generator_function_cpython(f):
     from inspect import isgeneratorfunction
 
     return isgeneratorfunction(f)
-
-
-def _module_dir(name):
-    """The directory of module `name`'s file; "" when it has none (frozen, or no name)."""
-    if name is None:
-        return ""
-    import sys
-
-    module = sys.modules.get(name)
-    path = getattr(module, "__file__", None) if module is not None else None
-    if path is None and name == "__main__" and sys.argv:
-        path = sys.argv[0]  # MicroPython does not list the script it runs in sys.modules
-    i = path.rfind("/") if path else -1
-    return path[:i] if i > 0 else "/" if i == 0 else ""

@@ -1,20 +1,42 @@
-"""The application's side of a request: routing, hooks, error handlers, the general response.
-
-(The common path runs inline in ember.protocol.) Loaded when serving starts, not when `ember`
-is imported: an app that only declares its routes keeps this code out of the heap."""
+"""The application's side of a request, the general way: hooks, the handler, error handlers, the
+response. ember.protocol hands a request here once (`serve`, or on its plain path `fail` or
+`respond`), and answers the plain requests itself. Loaded when the first request needs it, not
+when `ember` is imported: an app that only declares its routes keeps this code out of the heap."""
 
 from .http import HTTPError
 from .response import error_response, send, to_response
+from .router import call
 from .runtime import awaited, format_exception, print_exception
+
+
+async def serve(app, req):
+    """One request the general way: before-request hooks, the handler, error handlers, the
+    response (see `respond`). False when the connection must close afterwards."""
+    try:
+        result = await before(app, req)
+        if result is None:
+            result = await awaited(call(app, req))
+    except HTTPError as e:
+        result = await on_error(app, req, e.status, e)
+    except MemoryError:
+        raise
+    except Exception as e:
+        print_exception(e)
+        result = await on_error(app, req, 500, e)
+    if req.owner is not None:  # a WebSocket or event stream took the connection over
+        return False
+    return await respond(app, req, result)
+
+
+async def fail(app, req, status, exc):
+    """A handler's error on the plain path: the app's error handler, or a plain-text answer."""
+    return await respond(app, req, await on_error(app, req, status, exc))
 
 
 async def respond(app, req, result):
     """Send `result` the general way (after-request hooks, Response objects, streams, access
-    log); an exception as `result` means rendering failed and becomes a 500. False when the
-    connection must close afterwards."""
+    log). False when the connection must close afterwards."""
     try:
-        if isinstance(result, Exception):
-            raise result
         response = to_response(result)
         for hook in app.after:
             response = await awaited(hook(req, response)) or response

@@ -30,16 +30,15 @@ class Mounted:
         self.handler = handler
 
     async def __call__(self, req, **params):
-        from .dispatch import on_error
+        from .dispatch import before, on_error
         from .http import HTTPError
         from .runtime import awaited
 
         app = self.app
         try:
-            for hook in app.before:
-                result = await awaited(hook(req))
-                if result is not None:
-                    return result
+            result = await before(app, req)
+            if result is not None:
+                return result
             return await awaited(self.handler(req, **params))
         except HTTPError as e:
             return await on_error(app, req, e.status, e)

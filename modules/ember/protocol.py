@@ -10,10 +10,8 @@ from asyncio import CancelledError, current_task
 
 from . import http
 from .request import Request
-from .router import route
-from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms, ticks_add, ticks_ms
-
-_FAST = (str, bytes, dict, list)
+from .router import call
+from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms
 
 
 async def serve_connection(app, conn, server=None):
@@ -21,9 +19,10 @@ async def serve_connection(app, conn, server=None):
 
     Under ember's listener (`server` given) this is a connection slot's worker, as long-lived as
     the server: it sleeps until the listener hands the slot a client and wakes it with
-    `cancel()`, serves that client, then sleeps again. Its frame is allocated once, at start."""
+    `cancel()`, serves that client, then sleeps again. Its frame is allocated once, at start:
+    so what awaits stays inline here (a coroutine call would allocate a frame), in five steps."""
     while True:
-        if server is not None:
+        if server is not None:  # 1. wait for a client
             conn.idle = True
             while conn.idle:
                 try:
@@ -33,7 +32,7 @@ async def serve_connection(app, conn, server=None):
                         return
                     if not MICROPYTHON:
                         current_task().uncancel()
-        req = None
+        req = head = None
         served = 0  # requests answered; after the first, waiting is keep-alive idling
         reader = conn.reader
         writer = conn.writer
@@ -42,59 +41,57 @@ async def serve_connection(app, conn, server=None):
         try:
             try:
                 while True:
+                    # 2. the request's head: buffered already (pipelined), in one read (the
+                    # usual case), or in pieces
                     req = None
-                    head = None
-                    if conn.buffered():  # a pipelined request may be there already
-                        head = conn.take_head()
+                    head = conn.take_head() if conn.buffered() else None
                     if head is None and not conn.buffered():
-                        conn.deadline = ticks_add(
-                            ticks_ms(), app.idle_ms if served else app.header_ms
-                        )
+                        conn.expire_in(app.idle_ms if served else app.header_ms)
                         buf = conn.rewind()
                         n = await reader.readinto(buf)
                         while n is None:
                             n = await reader.readinto(buf)
                         if not n:
                             break
-                        head = conn.take_head(n)  # the usual case: the whole head in one read
+                        head = conn.take_head(n)
                     if head is None:
-                        head = await conn.head()  # it arrives in pieces
+                        head = await conn.head()
                     conn.deadline = None
                     req = Request(conn, head)
 
-                    try:
-                        result = None if plain else await _dispatch().before(app, req)
-                        if result is None:
-                            handler = route(app, req)
-                            params = req.params
-                            result = handler(req, **params) if params else handler(req)
+                    # 3. the application's answer: a plain one written here, in one write;
+                    # anything else (hooks, Response objects, streams, errors) by dispatch
+                    if plain:
+                        keep = None
+                        try:
+                            result = call(app, req)
                             if type(result) is CORO:
                                 result = await result
-                    except http.HTTPError as e:
-                        result = await _dispatch().on_error(app, req, e.status, e)
-                    except MemoryError:
-                        raise
-                    except Exception as e:
-                        print_exception(e)
-                        result = await _dispatch().on_error(app, req, 500, e)
+                        except http.HTTPError as e:
+                            keep = await _dispatch().fail(app, req, e.status, e)
+                        except MemoryError:
+                            raise
+                        except Exception as e:
+                            print_exception(e)
+                            keep = await _dispatch().fail(app, req, 500, e)
+                        if keep is None and req.owner is None:
+                            data = render(req, result)
+                            if data is None:
+                                keep = await _dispatch().respond(app, req, result)
+                            else:
+                                conn.expire_in(app.io_ms)
+                                writer.write(data)
+                                await writer.drain()
+                                conn.deadline = None
+                                keep = req.keep_alive
+                    else:
+                        keep = await _dispatch().serve(app, req)
                     if req.owner is not None:  # a WebSocket or event stream took it over
                         if app.access_log:  # logged when it ends, as any request is
                             _dispatch().log_access(req, req.owner.status)
                         break
 
-                    if not plain or type(result) not in _FAST:
-                        keep = await _dispatch().respond(app, req, result)
-                    else:
-                        try:
-                            result = render(req, result)
-                        except Exception as e:  # e.g. a dict that is not JSON-able: nothing sent
-                            keep = await _dispatch().respond(app, req, e)
-                        else:
-                            conn.deadline = ticks_add(ticks_ms(), app.io_ms)
-                            writer.write(result)
-                            await writer.drain()
-                            conn.deadline = None
-                            keep = req.keep_alive
+                    # 4. the next request, if the connection stays open
                     served += 1
                     if not keep or (req._reader is not None and not await _finish_body(req)):
                         break
@@ -107,11 +104,10 @@ async def serve_connection(app, conn, server=None):
                     pass
             except http.HTTPError as e:  # from parsing: the framing is lost, so close after
                 # A HEAD request's answer has no body, even when its head did not parse.
-                bodiless = (
-                    req.method == "HEAD"
-                    if req is not None
-                    else head is not None and (head[:5] == b"HEAD ")
-                )
+                if req is not None:
+                    bodiless = req.method == "HEAD"
+                else:
+                    bodiless = head is not None and head[:5] == b"HEAD "
                 await _send_error(conn, e.status, e.reason, bodiless)
             except CancelledError:
                 if conn.timed_out:
@@ -123,10 +119,10 @@ async def serve_connection(app, conn, server=None):
                 # else the client went away under a WebSocket or event stream: close it
             except (OSError, EOFError):  # the client went away
                 pass
-            finally:
+            finally:  # 5. let go of the client
                 if req is not None and req.owner is not None:  # no task may outlive it
                     req.owner.connection_lost()
-                if conn.sock is not None:
+                if conn.sock is not None:  # ember's listener: closing allocates nothing
                     conn.sock.close()
                 else:
                     await conn.close()
@@ -140,7 +136,7 @@ async def serve_connection(app, conn, server=None):
             return
         # This frame outlives the client: drop what refers to it (streams, socket, request,
         # response) rather than keep it from the heap until the next one.
-        req = reader = writer = head = result = params = buf = None
+        req = reader = writer = head = result = buf = data = None
         conn.reset()
 
 
@@ -186,8 +182,18 @@ _OK_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length
 _OK_BINARY = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
 
 
+def _json(value):
+    """JSON bytes, or None when `value` is not JSON-able. (Not inline in `render`: a try block
+    there would push its frame onto the heap.)"""
+    try:
+        return json.dumps(value).encode()
+    except (TypeError, ValueError):
+        return None
+
+
 def render(req, body):
-    """A whole 200 response for a str/bytes/dict/list result, as one bytes object (one write).
+    """A whole 200 response for a str/bytes/dict/list result, as one bytes object (one write);
+    None for any other result, or a dict that is not JSON-able: those go the general way.
 
     Kept to few locals: MicroPython puts larger frames on the heap, on every call."""
     t = type(body)
@@ -195,10 +201,14 @@ def render(req, body):
         body = body.encode()
         head = _OK_TEXT
     elif t is dict or t is list:
-        body = json.dumps(body).encode()
+        body = _json(body)
+        if body is None:
+            return None
         head = _OK_JSON
-    else:
+    elif t is bytes:
         head = _OK_BINARY
+    else:
+        return None
     if req.keep_alive and req.http11:
         end = b"\r\n"
     else:

@@ -106,6 +106,14 @@ def route(app, req):
     return handler if handler is not None else _other_method(req, table)
 
 
+def call(app, req):
+    """Route `req` and call its handler: the result, or (an `async def` handler) what to await
+    for it."""
+    handler = route(app, req)
+    params = req.params
+    return handler(req, **params) if params else handler(req)
+
+
 def _other_method(req, table):
     """HEAD falls back to GET; OPTIONS lists the methods; anything else is 405."""
     if req.method == "HEAD" and "GET" in table:
