@@ -22,10 +22,10 @@ def home(req):
 
 @app.get("/report.txt")
 def report(req):
-    from ember.static import send_file
+    from ember.static import resolve, send_file
 
     # send_file with the request: conditional GETs and ranges work here too
-    path = app.file_path("static_www/sub/data.txt")
+    path = resolve(app, "static_www/sub/data.txt")  # beside this file, as app.static's folder
     return send_file(path, req, content_type="text/plain; charset=utf-8")
 
 

@@ -5,6 +5,7 @@ import functools
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -43,8 +44,13 @@ def run(*cmd, **kwargs):
 
 @pytest.mark.skipif(RUNTIME != "cpython", reason="installs CPython wheels")
 def test_wheels_install_into_a_fresh_venv_and_run(tmp_path):
+    # Built from copies: setuptools leaves build/ and *.egg-info in the folder it builds.
+    src = tmp_path / "src"
+    for part in ("tools", "boards", "modules"):
+        shutil.copytree(ROOT / part, src / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", src)
     wheels = tmp_path / "wheels"
-    for project in (ROOT, ROOT / "modules"):
+    for project in (src, src / "modules"):
         run(
             sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(project)
         )

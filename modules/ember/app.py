@@ -11,7 +11,7 @@ class App:
     """An HTTP application. Limits are keyword arguments; the defaults suit an ESP32 or ESP8266.
 
     import_name: the application module's `__name__` (`App(__name__)`, as in Flask): relative
-        paths given to `static()` and `file_path()` are then found beside that module's file.
+        paths given to `static()` (and `ember.static.resolve`) are found beside that module's file.
         Without it, or where the module has no file (frozen into firmware), they are relative to
         the current directory: the root of a device's filesystem, where `ember-provision --www`
         writes `/www`.
@@ -86,14 +86,17 @@ class App:
         def register(handler):
             # A generator function would be awaited on MicroPython as if it were `async def`,
             # and hang. Only CPython can tell them apart (the freeze check flags it for a
-            # device); asked here, not through ember.runtime, which a device need not load.
+            # device): a device does not even load ember.runtime for it.
             import sys
 
-            if sys.implementation.name == "cpython" and _is_generator_function_cpython(handler):
-                raise TypeError(
-                    "%s: a handler is a def or async def function; to stream, return a "
-                    "generator (Response(gen())) from it" % path
-                )
+            if sys.implementation.name == "cpython":
+                from .runtime import is_generator_function
+
+                if is_generator_function(handler):
+                    raise TypeError(
+                        "%s: a handler is a def or async def function; to stream, return a "
+                        "generator (Response(gen())) from it" % path
+                    )
             self.router.add(path, [m.upper() for m in methods], handler)
             return handler
 
@@ -121,17 +124,11 @@ class App:
         mount(self, prefix, app)
 
     def static(self, prefix, directory, **options):
-        """Serve the files under `directory` (see `file_path`) at `prefix`; options as
+        """Serve the files under `directory` (see `import_name`) at `prefix`; options as
         `ember.static.static`."""
-        from .static import static
+        from .static import resolve, static
 
-        static(self, prefix, self.file_path(directory), **options)
-
-    def file_path(self, path):
-        """`path` as is when absolute, else beside the application module (see `import_name`)."""
-        if path[:1] == "/" or not self.root:
-            return path
-        return self.root.rstrip("/") + "/" + path
+        static(self, prefix, resolve(self, directory), **options)
 
     def add_resource(self, resource, path, **kwargs):
         """Map a class's get/post/put/patch/delete methods to `path` (see `ember.resource`)."""
@@ -178,18 +175,15 @@ class App:
         and the connection slots are made."""
         # Room for a connection slot, held while the serving code loads: loading leaves a small
         # heap in pieces, possibly none of them large enough for a slot's buffer or its frame.
+        # asyncio's stream module (which that code needs) loads first, while the heap is whole.
+        import asyncio
+
+        _ = asyncio.StreamReader
         try:
             room = bytearray(self.max_head + _SLOT_EXTRA)
         except MemoryError:
             room = None
-        try:
-            from .server import Server
-        except MemoryError:  # the room left too little to load it: load it without the room
-            room = None
-            import gc
-
-            gc.collect()
-            from .server import Server
+        from .server import Server
 
         self.server = Server(self, host, port)
         del room
@@ -213,9 +207,3 @@ class App:
         """Close the listener and every open connection; `serve()` then returns."""
         if self.server is not None:
             self.server.stop()
-
-
-def _is_generator_function_cpython(f):
-    from inspect import isgeneratorfunction
-
-    return isgeneratorfunction(f)

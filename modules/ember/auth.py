@@ -43,7 +43,7 @@ def _credentials(req, scheme):
 
 
 async def _call(check, *args):
-    from .runtime import awaited
+    from .dispatch import awaited
 
     return await awaited(check(*args))
 
@@ -111,7 +111,7 @@ def _decorator(checker, secrets, realm):
     def decorate(handler):
         async def wrapped(req, **params):
             await checker(req, secrets, realm)
-            from .runtime import awaited
+            from .dispatch import awaited
 
             return await awaited(handler(req, **params))
 

@@ -175,17 +175,14 @@ class Connection:
         return self.end - self.start
 
     def rewind(self):
-        """The whole buffer, to read into from its start (when nothing is buffered)."""
+        """Drop whatever is buffered; the whole buffer, to read into from its start."""
         self.start = self.end = 0
         return self.buf
 
-    def peek(self, i):
-        """The buffered byte `i` places after the first unconsumed one."""
-        return self.buf[self.start + i]
-
-    def skip(self, n):
-        """Consume `n` buffered bytes."""
-        self.start += n
+    def byte(self):
+        """Consume one buffered byte (the caller knows one is there), as an int."""
+        self.start += 1
+        return self.buf[self.start - 1]
 
     async def close(self):
         w = self.writer

@@ -6,7 +6,16 @@ when `ember` is imported: an app that only declares its routes keeps this code o
 from .http import HTTPError
 from .response import error_response, send, to_response
 from .router import call
-from .runtime import awaited, format_exception, print_exception
+from .runtime import CORO, format_exception, print_exception
+
+
+async def awaited(result):
+    """`result`, awaited first when it is what calling an `async def` returns: handlers, hooks
+    and checks may be either kind. (The plain path checks inline instead: on MicroPython this
+    call allocates a frame.)"""
+    if type(result) is CORO:
+        return await result
+    return result
 
 
 async def serve(app, req):

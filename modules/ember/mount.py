@@ -30,9 +30,8 @@ class Mounted:
         self.handler = handler
 
     async def __call__(self, req, **params):
-        from .dispatch import before, on_error
+        from .dispatch import awaited, before, on_error
         from .http import HTTPError
-        from .runtime import awaited
 
         app = self.app
         try:

@@ -75,7 +75,10 @@ async def serve_connection(app, conn, server=None):
                             print_exception(e)
                             keep = await _dispatch().fail(app, req, 500, e)
                         if keep is None and req.owner is None:
-                            data = render(req, result)
+                            try:
+                                data = render(req, result)
+                            except Exception:  # not JSON-able: the general way says why
+                                data = None
                             if data is None:
                                 keep = await _dispatch().respond(app, req, result)
                             else:
@@ -182,18 +185,9 @@ _OK_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length
 _OK_BINARY = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
 
 
-def _json(value):
-    """JSON bytes, or None when `value` is not JSON-able. (Not inline in `render`: a try block
-    there would push its frame onto the heap.)"""
-    try:
-        return json.dumps(value).encode()
-    except (TypeError, ValueError):
-        return None
-
-
 def render(req, body):
     """A whole 200 response for a str/bytes/dict/list result, as one bytes object (one write);
-    None for any other result, or a dict that is not JSON-able: those go the general way.
+    None for any other result, which goes the general way.
 
     Kept to few locals: MicroPython puts larger frames on the heap, on every call."""
     t = type(body)
@@ -201,9 +195,7 @@ def render(req, body):
         body = body.encode()
         head = _OK_TEXT
     elif t is dict or t is list:
-        body = _json(body)
-        if body is None:
-            return None
+        body = json.dumps(body).encode()
         head = _OK_JSON
     elif t is bytes:
         head = _OK_BINARY

@@ -67,9 +67,12 @@ class Request:
 
             value = cookies(self.raw_headers.get(b"cookie"))
         elif name == "client_addr":  # (host, port) of the peer
-            from .runtime import peer_address
+            value = self.conn.writer.get_extra_info("peername")
+            if type(value) is not tuple and value is not None:  # the unix port: a raw sockaddr
+                import socket
 
-            value = peer_address(self.conn.writer.get_extra_info("peername"))
+                _, ip, port = socket.sockaddr(value)
+                value = ("%d.%d.%d.%d" % (ip[0], ip[1], ip[2], ip[3]), port)
         elif name == "content_type":
             from .headers import text
 

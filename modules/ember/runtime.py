@@ -17,36 +17,14 @@ _probe.close()
 del _probe, _coroutine
 
 
-async def awaited(result):
-    """`result`, awaited first when it is what calling an `async def` returns: handlers, hooks
-    and checks may be either kind. (The request path checks inline instead: on MicroPython this
-    call allocates a frame.)"""
-    if type(result) is CORO:
-        return await result
-    return result
-
-
-def peer_address(addr):
-    """(host, port) from what accept() gave: a tuple, except on the unix port (raw sockaddr)."""
-    if type(addr) is tuple or addr is None:
-        return addr
-    import socket
-
-    _, ip, port = socket.sockaddr(addr)
-    return ("%d.%d.%d.%d" % (ip[0], ip[1], ip[2], ip[3]), port)
-
-
 if MICROPYTHON:
     from gc import collect, mem_free
     from sys import print_exception
     from time import ticks_add, ticks_diff, ticks_ms
 
-    def sleep_ms(ms):
-        """asyncio's sleep for an int of ms: asyncio.sleep(seconds) allocates a float, and the
-        heap may be full. (Imported here, not at load: `import ember` does not load asyncio.)"""
-        from asyncio import sleep_ms
-
-        return sleep_ms(ms)
+    # An int of ms: asyncio.sleep(seconds) allocates a float, and the heap may be full. (This
+    # module loads with the serving code, after asyncio: `import ember` loads neither.)
+    from asyncio import sleep_ms
 
     def format_exception(exc):
         import io
@@ -58,6 +36,7 @@ if MICROPYTHON:
 else:
     import time
     import traceback
+    from inspect import isgeneratorfunction as is_generator_function  # noqa: F401 (ember.app)
 
     # MicroPython's tick arithmetic, wrap included, so the same code is tested on both: ticks
     # live in [0, 2**30), a deadline is ticks_add(now, ms), and ticks_diff is defined only for

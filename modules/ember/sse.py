@@ -23,7 +23,7 @@ import json
 
 from .takeover import Takeover
 from .response import Response, head_lines
-from .runtime import awaited
+from .dispatch import awaited
 
 _HEAD = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
@@ -171,7 +171,7 @@ class EventStream(Takeover):
         conn = self.conn
         try:
             while True:
-                conn.skip(conn.buffered())  # whatever a client sends is ignored
+                conn.rewind()  # whatever a client sends is dropped
                 if await conn.fill() <= 0:
                     break
         except Exception:  # reset, or the socket closed under us: gone as well

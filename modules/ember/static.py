@@ -37,6 +37,14 @@ def guess_type(name):
     return _TYPES[i : _TYPES.index("\n", i)]
 
 
+def resolve(app, path):
+    """`path` as is when absolute, else beside the application module (`App(__name__)`); on a
+    device, where that module is frozen, in the current directory: the filesystem's root."""
+    if path[:1] == "/" or not app.root:
+        return path
+    return app.root.rstrip("/") + "/" + path
+
+
 def static(app, prefix, directory, max_age=3600, index="index.html", buffer_size=512):
     """Serve files under `directory` at `prefix` (GET and HEAD).
 

@@ -304,25 +304,24 @@ class WebSocket(Takeover):
         """(first byte, payload length, mask or None) of the next frame."""
         conn = self.conn
         await self._need(2)
-        b1 = conn.peek(1)
+        b0 = conn.byte()
+        b1 = conn.byte()
         n = b1 & 0x7F
-        p = 4 if n == 126 else 10 if n == 127 else 2  # where the mask (or the payload) starts
-        await self._need(p + (4 if b1 & 0x80 else 0))
-        b0 = conn.peek(0)
+        # The extended length, then the mask: wait until the whole header is there.
+        await self._need((2 if n == 126 else 8 if n == 127 else 0) + (4 if b1 & 0x80 else 0))
         if n == 126:
-            n = (conn.peek(2) << 8) | conn.peek(3)
+            n = (conn.byte() << 8) | conn.byte()
         elif n == 127:
             n = 0
-            for i in range(2, 10):
-                n = (n << 8) | conn.peek(i)
+            for _ in range(8):
+                n = (n << 8) | conn.byte()
             if n >> 63:
-                conn.skip(p)
+                if b1 & 0x80:  # the mask too: nothing of this frame stays buffered
+                    conn.byte(), conn.byte(), conn.byte(), conn.byte()
                 await self._fail(1002, "bad frame length", 0)
         mask = None
         if b1 & 0x80:
-            mask = bytes((conn.peek(p), conn.peek(p + 1), conn.peek(p + 2), conn.peek(p + 3)))
-            p += 4
-        conn.skip(p)
+            mask = bytes((conn.byte(), conn.byte(), conn.byte(), conn.byte()))
         return b0, n, mask
 
     async def _read_payload(self, mv, n, mask):
