@@ -19,13 +19,13 @@ import argparse
 import os
 import selectors
 import socket
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-APPS = ROOT / "bench" / "apps"
+from paths import APPS, ROOT
+from peers import microdot_dir
+from process import Proc, free_port
+
 MASK = b"\x11\x22\x33\x44"
 PAYLOAD = b"y" * 32
 FRAME = (
@@ -34,23 +34,6 @@ FRAME = (
     + bytes(b ^ MASK[i % 4] for i, b in enumerate(PAYLOAD))
 )
 ECHO = bytes((0x81, len(PAYLOAD))) + PAYLOAD
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def ws_echo(port, secs):
@@ -124,20 +107,16 @@ def sse_fanout(port, secs, streams):
 def measure(cmd, env, secs=3, streams=10):
     """Start the server (`cmd(port)` is its command line), measure, stop."""
     port = free_port()
-    p = subprocess.Popen(cmd(port), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    p = Proc(cmd(port), env)
     try:
-        if not wait_listening(port):
-            return {"error": "did not start: " + p.stdout.read1(2000).decode(errors="replace")}
+        if not p.wait_listening(port, 20):
+            return {"error": "did not start: " + p.output()[:2000]}
         out = {"ws_rtt_per_s": ws_echo(port, secs)}
         out["sse_events_per_s"] = sse_fanout(port, secs, streams)
-        out["alive"] = p.poll() is None
+        out["alive"] = p.alive()
         return out
     finally:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
+        p.stop()
 
 
 def unix_cmd(binary, module):
@@ -146,13 +125,6 @@ def unix_cmd(binary, module):
 
 def cpython_cmd(module):
     return lambda port: [sys.executable, "-c", f"import {module}; {module}.main({port})"]
-
-
-def microdot_dir():
-    import importlib.util
-
-    spec = importlib.util.find_spec("microdot")
-    return Path(spec.origin).parent if spec and spec.origin else None
 
 
 def main():
@@ -177,13 +149,13 @@ def main():
             cmd = unix_cmd(binary, module)
         print(f"{name} ({args.runtime}) ...", file=sys.stderr)
         rows[name] = measure(cmd, env, args.secs, args.streams)
-    print(table(rows, args))
+    print(table(rows, args.streams))
 
 
-def table(rows, args):
+def table(rows, streams):
     lines = [
         f"| server | WebSocket echo, round-trips/s (1 conn, 32 B) | SSE fan-out, events/s "
-        f"({args.streams} streams, 32 B) |",
+        f"({streams} streams, 32 B) |",
         "|---|---|---|",
     ]
     for name, r in rows.items():
