@@ -10,8 +10,8 @@ from asyncio import CancelledError, current_task
 
 from . import http
 from .request import Request
-from .router import call
-from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms
+from .router import route
+from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms, ticks_add, ticks_ms
 
 
 async def serve_connection(app, conn, server=None):
@@ -44,13 +44,14 @@ async def serve_connection(app, conn, server=None):
                     # 2. the request's head: buffered already (pipelined), in one read (the
                     # usual case), or in pieces
                     req = None
-                    head = conn.take_head() if conn.buffered() else None
-                    if head is None and not conn.buffered():
-                        conn.expire_in(app.idle_ms if served else app.header_ms)
-                        buf = conn.rewind()
-                        n = await reader.readinto(buf)
+                    head = conn.next_head()
+                    if type(head) is bytearray:  # nothing buffered: read into the buffer
+                        conn.deadline = ticks_add(
+                            ticks_ms(), app.idle_ms if served else app.header_ms
+                        )
+                        n = await reader.readinto(head)
                         while n is None:
-                            n = await reader.readinto(buf)
+                            n = await reader.readinto(head)
                         if not n:
                             break
                         head = conn.take_head(n)
@@ -63,8 +64,10 @@ async def serve_connection(app, conn, server=None):
                     # anything else (hooks, Response objects, streams, errors) by dispatch
                     if plain:
                         keep = None
-                        try:
-                            result = call(app, req)
+                        try:  # router.call, inline: a call costs the most common request
+                            handler = route(app, req)
+                            params = req.params
+                            result = handler(req, **params) if params else handler(req)
                             if type(result) is CORO:
                                 result = await result
                         except http.HTTPError as e:
@@ -82,7 +85,7 @@ async def serve_connection(app, conn, server=None):
                             if data is None:
                                 keep = await _dispatch().respond(app, req, result)
                             else:
-                                conn.expire_in(app.io_ms)
+                                conn.deadline = ticks_add(ticks_ms(), app.io_ms)
                                 writer.write(data)
                                 await writer.drain()
                                 conn.deadline = None
@@ -139,7 +142,7 @@ async def serve_connection(app, conn, server=None):
             return
         # This frame outlives the client: drop what refers to it (streams, socket, request,
         # response) rather than keep it from the heap until the next one.
-        req = reader = writer = head = result = buf = data = None
+        req = reader = writer = head = result = data = handler = params = None
         conn.reset()
 
 

@@ -2,7 +2,7 @@
 # ticks_ms ember's modules use) to 300 ms before the counter wraps; timeouts set after that have
 # deadlines past the wrap, and must still fire when they are due.
 import ember
-from ember import connection, runtime
+from ember import connection, protocol, runtime
 
 app = ember.App(header_timeout=1, idle_timeout=1, io_timeout=2)
 PERIOD = runtime.ticks_add(0, -1) + 1  # 2**30 on a device, 2**62 on the 64-bit unix port
@@ -13,7 +13,7 @@ def ticks_ms():
     return runtime.ticks_add(runtime.ticks_ms(), offset[0])
 
 
-modules = [connection]  # every deadline is set there
+modules = [connection, protocol]  # where deadlines are set
 try:
     from ember import server
 
