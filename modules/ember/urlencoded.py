@@ -89,3 +89,13 @@ def parse(raw):
                 else:
                     args.add(unquote(pair[:eq], True), unquote(pair[eq + 1 :], True))
     return args
+
+
+def query(raw):
+    """`req.args`: the query string parsed, or 400."""
+    try:
+        return parse(raw)
+    except ValueError:  # UnicodeError too
+        from .http import HTTPError
+
+        raise HTTPError(400, "bad query string")
