@@ -136,6 +136,26 @@ def test_request_attributes(client):
     assert data["http11"] is True
 
 
+def test_a_header_asked_for_by_name_case_spacing_and_repeats(core):
+    reply = raw(
+        core.port,
+        b"GET /echo HTTP/1.1\r\nHost: x\r\nx-test:   spaced out  \r\nX-Testing: no\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    data = json.loads(reply.partition(b"\r\n\r\n")[2])
+    assert data["x_test"] == "spaced out" and data["has_x"] is True  # not X-Testing's
+    reply = raw(
+        core.port,
+        b"GET /echo HTTP/1.1\r\nHost: x\r\nX-Test: a\r\nx-test: b\r\nConnection: close\r\n\r\n",
+    )
+    assert json.loads(reply.partition(b"\r\n\r\n")[2])["x_test"] == "a, b"  # repeats joined
+    reply = raw(
+        core.port, b"GET /echo HTTP/1.1\r\nHost: x\r\nX-Testing: no\r\nConnection: close\r\n\r\n"
+    )
+    data = json.loads(reply.partition(b"\r\n\r\n")[2])
+    assert data["x_test"] is None and data["has_x"] is False
+
+
 def test_percent_decoded_path(core):
     reply = raw(
         core.port, b"GET /users/al%69ce/posts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"

@@ -3,14 +3,31 @@ mapping of str, and the cookies."""
 
 
 class Headers:
-    """Case-insensitive, str view of the request headers (kept internally as lowercase bytes)."""
+    """Case-insensitive, str view of the request headers. A field asked for by name is found in
+    the head itself; the dict of every field (`req.raw_headers`) is built only for what needs
+    them all (`items`, `len`), or a field the head repeats."""
 
-    def __init__(self, raw):
-        self._raw = raw
+    def __init__(self, req):
+        self._req = req
+        self._low = None  # the head, lowercased: made once, for the first lookup
 
     def get(self, name, default=None):
-        value = self._raw.get(name.lower().encode())
+        value = self._field(name.lower().encode())
         return default if value is None else text(value)
+
+    def _field(self, name):
+        low = self._low
+        if low is None:
+            low = self._low = self._req._head.lower()
+        key = b"\r\n" + name + b":"
+        i = low.find(key)
+        if i < 0:
+            return None
+        if low.find(key, i + 1) >= 0:  # repeated: joined, as in raw_headers
+            return self._req.raw_headers.get(name)
+        i += len(key)
+        end = low.find(b"\r\n", i)
+        return self._req._head[i : end if end >= 0 else len(low)].strip()
 
     def __getitem__(self, name):
         value = self.get(name)
@@ -19,13 +36,13 @@ class Headers:
         return value
 
     def __contains__(self, name):
-        return name.lower().encode() in self._raw
+        return self._field(name.lower().encode()) is not None
 
     def __len__(self):
-        return len(self._raw)
+        return len(self._req.raw_headers)
 
     def items(self):
-        return [(text(k), text(v)) for k, v in self._raw.items()]
+        return [(text(k), text(v)) for k, v in self._req.raw_headers.items()]
 
     def __repr__(self):
         return "Headers(%r)" % (self.items(),)

@@ -56,7 +56,7 @@ class Request:
         elif name == "headers":  # case-insensitive view: req.headers.get("Content-Type") -> str
             from .headers import Headers as f
 
-            value = f(self.raw_headers)
+            value = f(self)
         elif name == "args":  # query arguments, a MultiDict (`?a=1&a=2` keeps both)
             from .urlencoded import query as f
 
