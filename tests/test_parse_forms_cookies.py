@@ -30,6 +30,11 @@ def args(req):
     return lists(req.args)
 
 
+@app.get("/get")
+def get_args(req):  # what `get` finds, the string looked up (or parsed, when escaped)
+    return {k: req.args.get(k, "absent") for k in ("k", "", "flag", "a", "ab")}
+
+
 @app.post("/form")
 async def form(req):
     return lists(await req.form())
@@ -82,6 +87,28 @@ async def case_query_strings():
     for target, expected in cases:
         r = await client.get(target)
         assert r.status == 200 and r.json() == expected, (target, r)
+
+
+async def case_get_gives_the_first_value_as_the_whole_parse_does():
+    cases = (
+        ("/get?k=1&k=2&ab=3", {"k": "1", "": "absent", "flag": "absent", "a": "absent", "ab": "3"}),
+        ("/get?k=&=v&&flag", {"k": "", "": "v", "flag": "", "a": "absent", "ab": "absent"}),
+        (
+            "/get?&&a=1=2",
+            {"k": "absent", "": "absent", "flag": "absent", "a": "1=2", "ab": "absent"},
+        ),
+        (
+            "/get?a=x+y&k=%41",
+            {"k": "A", "": "absent", "flag": "absent", "a": "x y", "ab": "absent"},
+        ),
+    )
+    for target, expected in cases:
+        r = await client.get(target)
+        assert r.status == 200 and r.json() == expected, (target, r)
+    conn = client.connect()  # not UTF-8, and nothing escaped: found, then refused
+    conn.send(b"GET /get?k=\xc3( HTTP/1.1\r\nHost: x\r\n\r\n")
+    r = await conn.response()
+    assert (r.status, r.text) == (400, "bad query string")
 
 
 async def case_bad_query_strings_are_400():

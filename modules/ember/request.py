@@ -58,7 +58,7 @@ class Request:
 
             value = f(self)
         elif name == "args":  # query arguments, a MultiDict (`?a=1&a=2` keeps both)
-            from .urlencoded import query as f
+            from .urlencoded import Query as f
 
             value = f(self.query_string)
         elif name == "cookies":  # name -> value

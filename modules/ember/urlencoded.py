@@ -91,11 +91,49 @@ def parse(raw):
     return args
 
 
-def query(raw):
-    """`req.args`: the query string parsed, or 400."""
-    try:
-        return parse(raw)
-    except ValueError:  # UnicodeError too
-        from .http import HTTPError
+class Query(MultiDict):
+    """`req.args`: the query string, parsed when first needed (400 when it is malformed). `get`
+    finds a key in the string itself when nothing in it is escaped: the usual handler reads one
+    or two arguments, and building the whole MultiDict for that costs it the most."""
 
-        raise HTTPError(400, "bad query string")
+    def __init__(self, raw):
+        self._raw = raw
+        self._parsed = None
+
+    @property
+    def _d(self):
+        if self._parsed is None:
+            try:
+                self._parsed = parse(self._raw)._d
+            except ValueError:  # UnicodeError too
+                from .http import HTTPError
+
+                raise HTTPError(400, "bad query string")
+        return self._parsed
+
+    def get(self, key, default=None, type=None):
+        raw = self._raw
+        if self._parsed is not None or b"%" in raw or b"+" in raw:
+            return MultiDict.get(self, key, default, type)
+        value = _first(raw, key.encode())
+        if value is None:
+            return default
+        try:
+            value = value.decode()
+        except UnicodeError:
+            return MultiDict.get(self, key, default, type)  # the 400, from the whole parse
+        if type is None:
+            return value
+        try:
+            return type(value)
+        except ValueError:
+            return default
+
+
+def _first(raw, key):
+    """The value (bytes) of the first `key` or `key=...` pair in a query string, else None."""
+    n = len(key)
+    for pair in raw.split(b"&"):
+        if pair and pair.startswith(key) and (len(pair) == n or pair[n] == 61):  # "="
+            return pair[n + 1 :]
+    return None
