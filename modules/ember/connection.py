@@ -71,18 +71,16 @@ class Connection:
         all of it; else, when it holds nothing, the whole buffer, rewound (the bytearray), to
         read into before `take_head(n)`; else None: part of a head is there, `head()` waits for
         the rest."""
-        if self.start == self.end:
-            self.start = self.end = 0
-            return self.buf
-        head = self.take_head()
-        if head is None and self.start == self.end:  # only blank lines were buffered
-            self.start = self.end = 0
-            return self.buf
-        return head
+        if self.start != self.end:
+            head = self.take_head()
+            if head is not None or self.start != self.end:  # else only blank lines were there
+                return head
+        self.start = self.end = 0
+        return self.buf
 
     def take_head(self, received=0):
         """The next request's head if the buffer holds all of it (bytes, without the blank
-        line), else None. `received`: bytes just read into the buffer `rewind` returned."""
+        line), else None. `received`: bytes just read into the buffer `next_head` returned."""
         self.end += received
         buf = self.buf
         start = self.start

@@ -21,9 +21,9 @@ stream ends (EventSource reconnects on its own, sending Last-Event-ID)."""
 import asyncio
 import json
 
-from .takeover import Takeover
-from .response import Response, head_lines
 from .dispatch import awaited
+from .response import Response, head_lines
+from .takeover import Takeover
 
 _HEAD = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
@@ -65,7 +65,7 @@ async def open(req, keepalive=None, retry=None, headers=None):
     for hook in req.app.after:
         response = await awaited(hook(req, response)) or response
     sse = EventStream(req)
-    sse.status = response.status  # for the access log
+    sse.status = response.status  # for the access log (an after-request hook may change it)
     parts, _ = head_lines(response)
     if sse.chunked:
         parts.append(b"Transfer-Encoding: chunked\r\n")
@@ -122,7 +122,6 @@ class EventStream(Takeover):
         super().__init__(req.conn)
         self.last_event_id = req.headers.get("Last-Event-ID")
         self.chunked = req.http11
-        self.status = 200
         self.closed = False
         self.gone = False
         self._task = req.conn.task  # the handler's task: cancelled when the client goes away

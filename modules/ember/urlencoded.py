@@ -37,15 +37,19 @@ class MultiDict:
             values.append(value)
 
     def get(self, key, default=None, type=None):
-        values = self._d.get(key)
-        if values is None:
+        value = self._first(key)
+        if value is None:
             return default
         if type is None:
-            return values[0]
+            return value
         try:
-            return type(values[0])
+            return type(value)
         except ValueError:
             return default
+
+    def _first(self, key):
+        values = self._d.get(key)
+        return None if values is None else values[0]
 
     def getlist(self, key):
         return list(self._d.get(key, ()))
@@ -111,29 +115,17 @@ class Query(MultiDict):
                 raise HTTPError(400, "bad query string")
         return self._parsed
 
-    def get(self, key, default=None, type=None):
+    def _first(self, key):
         raw = self._raw
-        if self._parsed is not None or b"%" in raw or b"+" in raw:
-            return MultiDict.get(self, key, default, type)
-        value = _first(raw, key.encode())
-        if value is None:
-            return default
-        try:
-            value = value.decode()
-        except UnicodeError:
-            return MultiDict.get(self, key, default, type)  # the 400, from the whole parse
-        if type is None:
-            return value
-        try:
-            return type(value)
-        except ValueError:
-            return default
-
-
-def _first(raw, key):
-    """The value (bytes) of the first `key` or `key=...` pair in a query string, else None."""
-    n = len(key)
-    for pair in raw.split(b"&"):
-        if pair and pair.startswith(key) and (len(pair) == n or pair[n] == 61):  # "="
-            return pair[n + 1 :]
-    return None
+        if self._parsed is None and b"%" not in raw and b"+" not in raw:
+            k = key.encode()
+            n = len(k)
+            for pair in raw.split(b"&"):
+                if pair and pair.startswith(k) and (len(pair) == n or pair[n] == 61):  # "="
+                    try:
+                        return pair[n + 1 :].decode()
+                    except UnicodeError:  # the whole parse refuses it: 400
+                        break
+            else:
+                return None
+        return MultiDict._first(self, key)

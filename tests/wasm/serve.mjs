@@ -6,33 +6,19 @@
 // Same contract as tests/serve_app.py: prints `EMBER READY <port>` on stdout once listening.
 // The port has no `socket` module, so Node owns the TCP side and hands every connection to
 // Python (tests/wasm/jsstream.py) as an object whose methods return promises.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
+import { loadWithEmber } from "./micropython.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, "..", "..");
 const HIGH_WATER = 64 * 1024; // pause the socket when this much unread input is queued
 
 const [appFile, portArg = "0"] = process.argv.slice(2);
 if (!appFile) {
   console.error("usage: node tests/wasm/serve.mjs APP_FILE PORT");
   process.exit(2);
-}
-
-// Copy a host directory tree of .py files into the MicroPython (Emscripten) filesystem.
-function copyTree(FS, src, dst) {
-  FS.mkdirTree(dst);
-  for (const name of readdirSync(src)) {
-    const from = path.join(src, name);
-    if (statSync(from).isDirectory()) {
-      if (name !== "__pycache__") copyTree(FS, from, `${dst}/${name}`);
-    } else if (name.endsWith(".py")) {
-      FS.writeFile(`${dst}/${name}`, readFileSync(from));
-    }
-  }
 }
 
 // One TCP connection as seen from Python: read(n) / write(base64) / close() return promises of
@@ -117,11 +103,7 @@ function wrap(sock) {
   };
 }
 
-const mp = await loadMicroPython({
-  stdout: (line) => process.stdout.write(`${line}\n`),
-  stderr: (line) => process.stderr.write(`${line}\n`),
-});
-copyTree(mp.FS, path.join(ROOT, "modules", "ember"), "/lib/ember");
+const mp = await loadWithEmber();
 mp.FS.writeFile("/lib/jsstream.py", readFileSync(path.join(HERE, "jsstream.py")));
 mp.FS.mkdirTree("/app");
 const appName = path.basename(appFile, ".py");
