@@ -118,14 +118,21 @@ class Query(MultiDict):
     def _first(self, key):
         raw = self._raw
         if self._parsed is None and b"%" not in raw and b"+" not in raw:
-            k = key.encode()
-            n = len(k)
-            for pair in raw.split(b"&"):
-                if pair and pair.startswith(k) and (len(pair) == n or pair[n] == 61):  # "="
-                    try:
-                        return pair[n + 1 :].decode()
-                    except UnicodeError:  # the whole parse refuses it: 400
-                        break
-            else:
+            value = _scan(raw, key.encode())
+            if value is None:
                 return None
+            try:
+                return value.decode()
+            except UnicodeError:  # the whole parse refuses it: 400
+                pass
         return MultiDict._first(self, key)
+
+
+def _scan(raw, key):
+    """The value (bytes) of the first `key` or `key=...` pair in a query string, else None. (Not
+    inline: small frames stay off the heap.)"""
+    n = len(key)
+    for pair in raw.split(b"&"):
+        if pair and pair.startswith(key) and (len(pair) == n or pair[n] == 61):  # "="
+            return pair[n + 1 :]
+    return None
