@@ -133,8 +133,9 @@ async def serve_connection(app, conn, server=None):
                 else:
                     await conn.close()
         except BaseException as e:  # from an error path (no memory, a timeout while sending
-            # the error), or a bug: this connection is lost, never the slot's worker
-            if server is None or server.stopped:
+            # the error), or a bug: this connection is lost, never the slot's worker. Ctrl-C
+            # (KeyboardInterrupt, delivered to whichever task runs) stops the server instead.
+            if server is None or server.stopped or type(e) is KeyboardInterrupt:
                 raise
             if type(e) is not MemoryError and type(e) is not CancelledError:
                 print_exception(e)
