@@ -6,8 +6,13 @@
 #   EMBER_OPT      mpy-cross optimisation level (default 3: no asserts, no line numbers)
 #   EMBER_VERSION  frozen as ember_build.VERSION (default: git describe --tags --always --dirty)
 #
+# ember_build also names the board (the directory of its ember-board.json: $(BOARD_DIR) on the ESP
+# ports; a unix variant's manifest passes `board=` to include(), plain unix builds are EMBER_UNIX)
+# and its setup button, for the device runtime (ember_device).
+#
 # manifestfile.py runs this with the working directory set to this file's directory and without
 # __file__, so relative paths below are relative to the repository root.
+import json
 import os
 import subprocess
 
@@ -39,11 +44,28 @@ def _version():
         return "unknown"
 
 
+def _board():
+    options.defaults(board=None)
+    if options.board:
+        return options.board
+    name = os.path.basename(include.__self__._resolve_path("$(BOARD_DIR)").rstrip("/"))
+    return name if os.path.isfile(_board_file(name)) else "EMBER_UNIX"
+
+
+def _board_file(name):
+    return os.path.join(_top, "boards", name, "ember-board.json")
+
+
 def _write_version_module():
     # Generated (never committed): the firmware reports the version it was built from.
     gen = os.path.join(_top, "build", "gen")
     path = os.path.join(gen, "ember_build.py")
-    text = "VERSION = %r\nAPP = %r\n" % (_version(), os.path.splitext(os.path.basename(_app))[0])
+    board = _board()
+    with open(_board_file(board)) as f:
+        setup_pin = json.load(f).get("setup_pin")
+    text = "VERSION = %r\nAPP = %r\nBOARD = %r\nSETUP_PIN = %r\n" % (
+        _version(), os.path.splitext(os.path.basename(_app))[0], board, setup_pin
+    )
     os.makedirs(gen, exist_ok=True)
     old = open(path).read() if os.path.exists(path) else None
     if old != text:  # keep the mtime when unchanged so make does not refreeze

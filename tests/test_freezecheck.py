@@ -18,7 +18,8 @@ def freeze_check(tmp_path, source, budget=100_000):
     (tmp_path / "app.py").write_text(source)
     manifest = 'include("$(MPY_DIR)/extmod/asyncio")\nmodule("app.py")\n'
     (tmp_path / "manifest.py").write_text(manifest)
-    (tmp_path / "budget.json").write_text(json.dumps({"xtensawin": budget, "xtensa": budget}))
+    limits = {"xtensawin": budget, "xtensa": budget}
+    (tmp_path / "budget.json").write_text(json.dumps(dict(limits, ember_device=limits)))
     out = io.StringIO()
     problems = run(tmp_path / "manifest.py", tmp_path / "budget.json", out)
     return problems, out.getvalue()

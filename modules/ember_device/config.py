@@ -5,6 +5,7 @@ ember-provision imports this module before it writes a filesystem image.
 """
 
 import json
+import os
 
 PATH = "/config.json"
 
@@ -57,7 +58,7 @@ def _http_port(value):
 # field: (required, default, check)
 FIELDS = {
     "device_id": (False, None, lambda v: _name(v, 32)),
-    "hostname": (False, None, lambda v: _name(v, 63)),
+    "hostname": (False, None, lambda v: _name(v, 32)),  # network.hostname() takes 32 at most
     "wifi_ssid": (True, None, _ssid),
     "wifi_password": (True, None, _wifi_password),
     "admin_secret": (True, None, _admin_secret),
@@ -105,6 +106,18 @@ def load(path=PATH):
         return validate(raw), None
     except ConfigError as e:
         return None, e.errors
+
+
+def save(cfg, path=PATH):
+    """Validate `cfg` and write it so that a reset at any moment leaves the old file or the new
+    one, never a torn one: a temporary file first, then a rename over the old (atomic on
+    LittleFS2 and POSIX)."""
+    cfg = validate(cfg)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(cfg, f)
+    os.rename(tmp, path)
+    return cfg
 
 
 def redacted(cfg):

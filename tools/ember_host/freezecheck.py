@@ -49,7 +49,7 @@ class _Manifest:
             path = path.replace(f"$({name})", value)
         return os.path.abspath(path)
 
-    def include(self, path, **_):
+    def include(self, path, **opts):
         path = self._resolve_path(path)
         if path.startswith(_MPY):
             return
@@ -66,7 +66,7 @@ class _Manifest:
                 "require": self.require,
                 "metadata": self.ignore,
                 "add_library": self.ignore,
-                "options": argparse.Namespace(),
+                "options": _Options(**opts),
             }
             exec(compile(Path(path).read_text(), path, "exec"), scope)
         finally:
@@ -101,6 +101,15 @@ class _Manifest:
         pass
 
 
+class _Options(argparse.Namespace):
+    """`options` of an included manifest: include()'s keyword arguments, with defaults."""
+
+    def defaults(self, **values):
+        for name, value in values.items():
+            if not hasattr(self, name):
+                setattr(self, name, value)
+
+
 def frozen_files(manifest, port):
     """([(frozen name, path, opt)] of the files from this repo that `manifest` freezes for
     `port`, {names of the other modules it freezes from MicroPython and micropython-lib})."""
@@ -121,36 +130,48 @@ def compile_size(path, name, arch, opt):
         return out.stat().st_size
 
 
+PARTS = {None: "total", "ember_device": "ember_device total"}
+
+
+def _part(name):
+    return "ember_device" if name.startswith("ember_device/") else None
+
+
 def run(manifest, budget_file, out=sys.stdout):
     """Print the size table and every problem; return the number of problems."""
     budget = json.loads(Path(budget_file).read_text())
     problems = []
     sizes = {}  # frozen name -> {arch: bytes or "ERROR"}
-    totals = dict.fromkeys(ARCHS, 0)
+    # Two budgets: the device runtime (frozen into ember's boards only) apart from the rest.
+    totals = {part: dict.fromkeys(ARCHS, 0) for part in PARTS}
     for arch, port in ARCHS.items():
         files, own = frozen_files(manifest, port)
         own |= {name.split("/")[0].removesuffix(".py") for name, _, _ in files}
         for name, path, opt in files:
             try:
                 size = compile_size(path, name, arch, opt)
-                totals[arch] += size
+                totals[_part(name)][arch] += size
             except subprocess.CalledProcessError as e:
                 problems.append(f"mpy-cross -march={arch} rejects {name}:\n{e.output.strip()}")
                 size = "ERROR"
             sizes.setdefault(name, {})[arch] = size
             problems += check_source(path.read_text(), name, TARGET_OF_PORT[port], own)
-        if totals[arch] > budget[arch]:
-            problems.append(
-                f"frozen total for {arch} ({port}) is {totals[arch]} bytes, over the budget of "
-                f"{budget[arch]} in {budget_file}"
-            )
+        for part, label in PARTS.items():
+            limit = budget[part][arch] if part else budget[arch]
+            if totals[part][arch] > limit:
+                problems.append(
+                    f"frozen {label} for {arch} ({port}) is {totals[part][arch]} bytes, over the "
+                    f"budget of {limit} in {budget_file}"
+                )
     width = max(len(name) for name in sizes)
     cols = "".join(f"{f'{a} ({p})':>20}" for a, p in ARCHS.items())
     print(f"{'frozen module':<{width}}{cols}", file=out)
     for name, row in sizes.items():
         print(f"{name:<{width}}" + "".join(f"{row.get(a, '-'):>20}" for a in ARCHS), file=out)
-    for label, row in (("total", totals), ("budget", budget)):
-        print(f"{label:<{width}}" + "".join(f"{row[a]:>20}" for a in ARCHS), file=out)
+    for part, label in PARTS.items():
+        limit = budget[part] if part else budget
+        for name, row in ((label, totals[part]), ("  budget", limit)):
+            print(f"{name:<{width}}" + "".join(f"{row[a]:>20}" for a in ARCHS), file=out)
     for p in problems:
         print(f"FAIL: {p}", file=out)
     print(f"freeze check: {len(sizes)} files, {len(problems)} problem(s)", file=out)
