@@ -81,3 +81,13 @@ def test_inconsistent_geometry_is_rejected(tmp_path):
         boards.load("BAD", tmp_path)
     with pytest.raises(ValueError, match="unknown board 'NOPE'.*BAD"):
         boards.load("NOPE", tmp_path)
+
+def test_device_boards_name_a_setup_button_and_esp32_keeps_mdns():
+    # The runtime's setup button (ember_build.SETUP_PIN): each dev board's BOOT/FLASH button.
+    pins = {n: json.loads((boards.load(n).directory / "ember-board.json").read_text())["setup_pin"]
+            for n in ESP_BOARDS}
+    assert pins == {"EMBER_ESP32": 0, "EMBER_ESP32_C3": 9, "EMBER_ESP32_S3": 0, "EMBER_ESP8266": 0}
+    for name in ESP_BOARDS:
+        if boards.load(name).port == "esp32":  # <hostname>.local (docs/device.md)
+            header = (boards.load(name).directory / "mpconfigboard.h").read_text()
+            assert re.search(r"#define MICROPY_HW_ENABLE_MDNS_RESPONDER\s+\(1\)", header)
