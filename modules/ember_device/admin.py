@@ -7,7 +7,7 @@ from ember import App
 from ember.auth import check_basic, check_bearer, equal
 from ember.http import HTTPError
 
-from . import config
+from . import config, updates
 
 PREFIX = "/_ember"
 
@@ -58,4 +58,5 @@ def endpoints(device):
             return {"errors": dict(e.errors)}, 400
         return {"saved": True, "applies": "after reboot"}
 
+    updates.routes(api, device)  # /firmware, /app, /safe-mode/exit
     return api

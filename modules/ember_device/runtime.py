@@ -19,7 +19,7 @@ import ember_build
 import machine
 import network
 
-from . import config, wifi
+from . import config, updates, wifi
 from .console import say
 
 # Board parameters (keyword arguments of run()); the values suit an ESP32.
@@ -73,6 +73,8 @@ class Device:
         self.ip = None
         self.ap_ip = None
         self.sta = None
+        self.safe_mode = False  # set by updates.boot()
+        self.update = {}  # the last firmware/app update's record, for status
         self._up_ms = 0
         self._ticks = time.ticks_ms()
 
@@ -90,7 +92,7 @@ class Device:
             net["ssid"] = self.config["wifi_ssid"]
         if self.net == "connected":
             net["rssi"] = wifi.rssi(self.sta)
-        return {
+        out = {
             "device_id": self.device_id,
             "board": ember_build.BOARD,
             "firmware": self.firmware,
@@ -101,8 +103,9 @@ class Device:
             "reset_cause": self.reset_cause,
             "network": net,
             "fs": _filesystem(),
-            "safe_mode": False,
         }
+        out.update(updates.status(self))
+        return out
 
     def scan(self):
         return wifi.scan()
@@ -143,6 +146,7 @@ async def _boot(device):
     b = device.board
     fields = (device.firmware, ember_build.BOARD, device.reset_cause)
     say("boot", "version=%s board=%s reset=%s" % fields)
+    updates.boot(device)  # counts the boot (safe mode), and what became of the last update
     asyncio.create_task(_housekeeping(device, _watchdog(b["wdt_ms"])))
     wifi.access_point().active(False)  # ESP8266 keeps its AP on from flash
     reason = None
@@ -208,16 +212,21 @@ async def _housekeeping(device, wdt):
         await asyncio.sleep_ms(period)
 
 
-def _app():
+def _app(device):
     """The app module and its App; a module that fails to import leaves the device endpoints
-    alone on an empty App, so the device stays reachable (and updatable)."""
+    alone on an empty App, so the device stays reachable (and updatable). In safe mode the app
+    is not even imported."""
+    from ember import App
+
+    if device.safe_mode:
+        return None, App()
     try:
-        module = __import__(ember_build.APP)
+        module = updates.load_app(device)  # an uploaded app, else the frozen one
         return module, module.app
     except Exception as e:  # any failure of the app is reported, not fatal
-        say("error", "where=app reason=%s %s" % (type(e).__name__, e))
-        from ember import App
-
+        reason = "%s %s" % (type(e).__name__, e)
+        say("error", "where=app reason=" + reason)
+        updates.app_failed(device, reason)
         return None, App()
 
 
@@ -226,7 +235,7 @@ async def _serve_app(device):
     sta = device.sta
     device.net = "connected"
     device.ip = wifi.ip(sta)
-    module, app = _app()
+    module, app = _app(device)
     if module is not None:
         device.app = getattr(module, "__version__", None) or ember_build.APP
     if getattr(module, "DEVICE_ENDPOINTS", True):
@@ -284,6 +293,7 @@ async def _setup_mode(device, reason):
 
 
 async def _serve(device, app, port, ready):
+    asyncio.create_task(updates.healthy_after(device, device.board["healthy_ms"]))
     try:
         await app.serve("0.0.0.0", port, ready=ready)
     except Exception as e:  # e.g. the port taken: reset and try again
