@@ -48,9 +48,12 @@ def device_config(raw, mac=None):
         raise ProvisionError(str(e)) from None
 
 
-def _fill(lfs, cfg, www):
+def _fill(lfs, cfg, www, files=None):
     with lfs.open("/config.json", "w") as f:
         f.write(json.dumps(cfg, sort_keys=True))
+    for target, data in sorted((files or {}).items()):
+        with lfs.open(target, "wb") as f:
+            f.write(data)
     if www:
         lfs.mkdir("/www")
         for path in sorted(www.rglob("*")):
@@ -62,14 +65,15 @@ def _fill(lfs, cfg, www):
                     f.write(path.read_bytes())
 
 
-def build_image(cfg, fs, www=None):
-    """A LittleFS2 image of exactly fs.size bytes holding /config.json and /www/..."""
+def build_image(cfg, fs, www=None, files=None):
+    """A LittleFS2 image of exactly fs.size bytes holding /config.json and /www/...; `files`
+    ({"/name": bytes}, top-level) adds others, such as the HIL plugin's --hil-app module."""
     www = Path(www) if www else None
     if www and not www.is_dir():
         raise ProvisionError(f"--www {www}: no such directory")
     lfs = LittleFS(block_size=fs.block_size, block_count=fs.block_count, **LFS2_PARAMS)
     try:
-        _fill(lfs, cfg, www)
+        _fill(lfs, cfg, www, files)
     except LittleFSError as e:
         if e.code != LFS_ERR_NOSPC:
             raise
@@ -147,11 +151,12 @@ def flash_unit(
     dry_run=False,
     claim=None,
     step=None,
+    files=None,
 ):
     """Detect, build the image, write and verify one unit; returns its record (no secrets).
 
     `claim(mac, cfg)` may refuse the unit once its MAC is known, before anything is written;
-    `step(text)` hears each stage.
+    `step(text)` hears each stage; `files` go into the image (build_image).
     """
     step = step or (lambda text: None)
     step("detecting")
@@ -160,7 +165,7 @@ def flash_unit(
     cfg = device_config(raw, mac)
     if claim:
         claim(mac, cfg)
-    image = build_image(cfg, target.fs, www)
+    image = build_image(cfg, target.fs, www, files)
     with tempfile.TemporaryDirectory(prefix="ember-provision-") as tmp:
         image_path = Path(tmp) / "vfs.bin"
         image_path.write_bytes(image)

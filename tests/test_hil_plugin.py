@@ -1,0 +1,209 @@
+"""The HIL plugin without hardware: the esptool command lines its flash step issues for each
+board's release (checked against the release manifest), the image and simulated air it provisions
+for the virtual board, where its settings come from, and the serial console read through a
+pseudo-terminal with scripted lines, as on a UART."""
+
+import json
+import os
+import shlex
+import threading
+import time
+import tty
+
+import pytest
+from ember_host import boards, esp, release
+from ember_host.hil import targets
+from ember_host.hil.console import Console, ConsoleTimeout, Line, parse
+from ember_host.hil.session import Device
+from ember_host.target import ProvisionError
+from firmware_support import synthetic_build
+from test_provision import mount, read
+
+SETTINGS = {
+    "wifi_ssid": "hil-lab",
+    "wifi_password": "hunter2-wifi-pass",
+    "admin_secret": "admin-secret-0123",
+}
+APP = b"import ember\napp = ember.App()\n"
+FLASHABLE = [n for n in boards.names() if boards.load(n).flashable]
+
+
+def make_release(tmp_path, name):
+    board = boards.load(name)
+    synthetic_build(board, tmp_path / "build")
+    release.assemble(board, tmp_path / "build", tmp_path / "dist", "v1.0.0", "1.28.0")
+    return tmp_path / "dist"
+
+
+@pytest.mark.parametrize("name", FLASHABLE)
+def test_flash_step_writes_the_release_and_the_image_where_the_manifest_says(
+    tmp_path, capsys, name
+):
+    dist = make_release(tmp_path, name)
+    manifest = json.loads((dist / "manifest.json").read_text())
+    target = targets.make(name, "/dev/ttyUSB3", str(dist), flash_baud=921600)
+    record = target.provision(SETTINGS, tmp_path, {"/demo.py": APP}, dry_run=True)
+    out = capsys.readouterr().out
+    detect, write, verify = (shlex.split(line) for line in out.splitlines())
+    common = [*esp.command(), "--chip", manifest["chip"], "--port", "/dev/ttyUSB3"]
+    common += ["--baud", "921600"]
+    assert detect == [*common, "flash-id"]
+    image = write[-1]
+    assert image.endswith("/vfs.bin")
+    pairs = [manifest["firmware_offset"], str(dist / "firmware.bin")]
+    pairs += [manifest["filesystem"]["offset"], image]
+    assert write == [*common, "write-flash", "--flash-size", manifest["flash_size"], *pairs]
+    assert verify == [*common, "verify-flash", *pairs]
+    assert record["device_id"] == "ember-000000"  # from the (dry-run) MAC, as ember-provision
+    assert not any(v in out for v in SETTINGS.values() if "secret" in v or "pass" in v)
+
+
+def test_a_release_for_another_board_is_refused(tmp_path):
+    dist = make_release(tmp_path, "EMBER_ESP32_S3")
+    with pytest.raises(ProvisionError, match="is a EMBER_ESP32_S3 release"):
+        targets.make("EMBER_ESP32", "/dev/ttyUSB0", str(dist))
+    with pytest.raises(ProvisionError, match="needs --hil-port"):
+        targets.make("EMBER_ESP32_S3", None, str(dist))
+    with pytest.raises(ProvisionError, match="EMBER_NOPE"):
+        targets.make("EMBER_NOPE", "/dev/ttyUSB0", str(dist))
+
+
+def test_virtual_target_provisions_the_image_and_the_simulated_air(tmp_path):
+    firmware = tmp_path / "micropython"
+    firmware.write_bytes(b"")
+    target = targets.make("EMBER_UNIX", release=str(tmp_path))  # the issue's name for it
+    assert isinstance(target, targets.VirtualTarget) and target.firmware == firmware
+    target.provision(SETTINGS, tmp_path, {"/demo.py": APP})
+    fs = boards.load("EMBER_VIRTUAL").filesystem
+    assert target.image.stat().st_size == fs.size
+    lfs = mount(target.image.read_bytes(), fs)
+    cfg = json.loads(read(lfs, "/config.json"))
+    assert {k: cfg[k] for k in SETTINGS} == SETTINGS
+    assert 1024 <= cfg["http_port"] <= 65535  # a free local port, not 80
+    assert read(lfs, "/demo.py") == APP
+    air = json.loads(target.air.read_text())
+    assert air["networks"][0]["ssid"] == "hil-lab"
+    assert air["networks"][0]["password"] == "hunter2-wifi-pass"
+
+
+def test_virtual_target_without_firmware_says_how_to_build_it(tmp_path):
+    with pytest.raises(targets.Unavailable, match="./build.sh EMBER_VIRTUAL"):
+        targets.make("EMBER_VIRTUAL", release=str(tmp_path / "nothing"))
+
+
+def test_settings_come_from_the_environment_only():
+    env = {
+        "EMBER_HIL_WIFI_SSID": "lab",
+        "EMBER_HIL_WIFI_PASSWORD": "",
+        "EMBER_ADMIN_SECRET": "0123456789abcdef",
+    }
+    assert targets.device_settings(env, virtual=False, flashing=True) == {
+        "wifi_ssid": "lab",
+        "wifi_password": "",
+        "admin_secret": "0123456789abcdef",
+    }
+    with pytest.raises(ProvisionError) as e:
+        targets.device_settings({}, virtual=False, flashing=False)
+    assert str(e.value) == (
+        "set EMBER_HIL_WIFI_SSID, EMBER_HIL_WIFI_PASSWORD (empty for an open network), "
+        "EMBER_ADMIN_SECRET (--hil-no-flash: the secret the device was given)"
+    )
+    # Flashing a fresh image: a secret of its own; the virtual board: a simulated network.
+    fresh = targets.device_settings({}, virtual=True, flashing=True)
+    assert fresh["wifi_ssid"] == targets.SIMULATED_WIFI[0] and len(fresh["admin_secret"]) == 32
+    assert fresh["admin_secret"] != targets.device_settings({}, True, True)["admin_secret"]
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        (
+            "ember: ready http://192.168.1.23:80/ id=unit-0001 version=v0.3.0-4-gabc",
+            Line(
+                "ready",
+                ["http://192.168.1.23:80/"],
+                {"id": "unit-0001", "version": "v0.3.0-4-gabc"},
+            ),
+        ),
+        (
+            "ember: boot version=v1 board=EMBER_ESP32 reset=power\r\n",
+            Line("boot", [], {"version": "v1", "board": "EMBER_ESP32", "reset": "power"}),
+        ),
+        (  # the last field runs to the end of the line, spaces and '=' included
+            "ember: error where=app reason=ImportError: no module named 'x' a=b",
+            Line("error", [], {"where": "app", "reason": "ImportError: no module named 'x' a=b"}),
+        ),
+        ("ember: saved config", Line("saved", ["config"], {})),
+        (
+            "ember: heap for 3 of 8 connections",
+            Line("heap", ["for", "3", "of", "8", "connections"]),
+        ),
+        ("\x00\xffets Jun  8 2016 00:22:57 ember: stopped", Line("stopped")),
+        ("rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)", None),
+        ("I (29) boot: ESP-IDF v5.5.1", None),
+    ],
+)
+def test_console_lines_parse(text, line):
+    assert parse(text) == line
+
+
+@pytest.fixture
+def pty_console():
+    """A Console on a pty's slave, as the virtual target opens one; `write` feeds the master,
+    the end a board's process writes to."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    console = Console(os.ttyname(slave))
+    yield console, lambda data: os.write(master, data)
+    console.close()
+    os.close(master)
+    os.close(slave)
+
+
+def test_console_reads_lines_from_a_pty_and_expects_after_a_mark(pty_console):
+    console, write = pty_console
+    write(b"rst:0x1 (POWERON_RESET)\r\nember: boot version=v1 board=EMBER_ESP32 reset=power\r\n")
+    pos, m = console.expect(r"ember: boot .*reset=(\w+)", timeout=5)
+    assert m.group(1) == "power" and pos == 1
+    mark = console.mark()
+
+    def later():  # a ready line split across writes, with bytes that are not UTF-8
+        time.sleep(0.2)
+        write(b"\xff\xfe garbage\r\nember: ready http://10.0.0.7:")
+        time.sleep(0.1)
+        write(b"8080/ id=unit-7 version=v1\r\n")
+
+    threading.Thread(target=later).start()
+    device = Device("EMBER_ESP32", False, console, "s3cret-s3cret")
+    assert device.wait_ready(timeout=5, after=mark) < 5
+    assert (device.ip, device.port, device.id, device.version) == ("10.0.0.7", 8080, "unit-7", "v1")
+    assert device.base_url == "http://10.0.0.7:8080/"
+    assert console.lines[mark][1] == "\ufffd\ufffd garbage"
+    # Lines before the mark never match what is expected after it.
+    with pytest.raises(ConsoleTimeout):
+        console.expect(r"ember: boot", timeout=0.3, after=console.mark())
+    assert "ember: ready http://10.0.0.7:8080/ id=unit-7 version=v1\n" in device.log
+
+
+def test_console_timeout_quotes_the_last_lines(pty_console):
+    console, write = pty_console
+    write(b"".join(b"line %d\n" % i for i in range(100)))
+    console.expect("line 99", timeout=5)
+    with pytest.raises(ConsoleTimeout) as e:
+        console.expect("ember: ready", timeout=0.2)
+    message = str(e.value)
+    assert f"no line matching 'ember: ready' on {console.serial.port} within 0.2 s" in message
+    assert "line 99\n" in message and "line 69\n" not in message  # the last 30
+
+
+def test_setup_mode_instead_of_ready_fails_at_once_with_the_log(pty_console):
+    console, write = pty_console
+    write(b"ember: joining attempt=4 ssid=lab\nember: join-failed attempt=4 status=no-ap\n")
+    write(b"ember: setup ap=ember-setup-a1b2c3 reason=join-failed\n")
+    device = Device("EMBER_ESP32", False, console, "s3cret-s3cret")
+    start = time.monotonic()
+    with pytest.raises(ConsoleTimeout) as e:
+        device.wait_ready(timeout=30)
+    assert time.monotonic() - start < 5
+    assert "went to setup mode instead of serving" in str(e.value)
+    assert "join-failed attempt=4 status=no-ap" in str(e.value)
