@@ -92,11 +92,22 @@ cmd_unix() {
     make_unix "$UNIX_BUILD"
 }
 
-# make_unix BUILD: the EMBER_UNIX board (ember and the app frozen in) into BUILD.
+# make_unix BUILD [BOARD]: a unix-port board (default EMBER_UNIX; ember and the app frozen in)
+# into BUILD.
 make_unix() {
     run make -C "$MPY_DIR/mpy-cross" -j"$(nproc)"
     run env "${MPY_ENV[@]}" EMBER_APP="${APP:-$ROOT/examples/demo.py}" EMBER_VERSION="$(ember_version)" \
-        make -C "$MPY_DIR/ports/unix" -j"$(nproc)" VARIANT_DIR="$BOARDS_DIR/EMBER_UNIX" BUILD="$1"
+        make -C "$MPY_DIR/ports/unix" -j"$(nproc)" VARIANT_DIR="$BOARDS_DIR/${2:-EMBER_UNIX}" BUILD="$1"
+}
+
+# virtual [launcher options]: build the EMBER_VIRTUAL board (a SIMULATION: the unix port posing
+# as an ESP32, with the app frozen in) into build/EMBER_VIRTUAL and boot it until Ctrl-C, its
+# flash image written from --config [--www DIR]; serial lines on stdout (ember_host.virtual).
+cmd_virtual() {
+    need_micropython
+    host_python
+    make_unix "$ROOT/build/EMBER_VIRTUAL" EMBER_VIRTUAL
+    run "$HOST_PY" -m ember_host.virtual --firmware "$ROOT/build/EMBER_VIRTUAL/micropython" "$@"
 }
 
 # run: serve the app (examples/demo.py, or --app) on the frozen unix build (App.run stops
@@ -240,7 +251,7 @@ cmd_board() {
     local make_args=(-C "$MPY_DIR/ports/$port" -j"$(nproc)" BOARD_DIR="$BOARDS_DIR/$board" BUILD="$build")
     steps+=("$(quote make -C "$MPY_DIR/mpy-cross")")
     if [ "$port" = unix ]; then
-        make_unix "$build"
+        make_unix "$build" "$board"
         return
     fi
     # The ESP8266 board needs only lib/axtls (btree is off): an archive tree already has it.
@@ -364,10 +375,14 @@ usage: ./build.sh [--dry-run] COMMAND [args]
                        (CPython fallback when micropython/ is unavailable)
   test                 set up .venv and run the whole test suite (what CI runs)
   unix [--app PATH]    build the unix port with ember and the app frozen in (build/unix/micropython)
+  virtual --config F [--www D] [--app PATH]
+                       build the virtual board (SIMULATION: an ESP32 on the unix port, simulated
+                       radio) and boot it on F's flash image; `... virtual --help` for the rest
 
 firmware (docs/firmware.md, docs/provisioning.md):
   BOARD [--app PATH]   build boards/BOARD (EMBER_ESP32, EMBER_ESP32_S3, EMBER_ESP32_C3, EMBER_ESP8266,
-                       EMBER_UNIX) with local ESP-IDF v5.5.1 or its container; output in dist/BOARD/
+                       EMBER_UNIX, EMBER_VIRTUAL) with local ESP-IDF v5.5.1 or its container;
+                       output in dist/BOARD/
   release BOARD        reassemble dist/BOARD/ from build/BOARD/ (factory.bin, SHA256SUMS, manifest.json)
   flash BOARD --port P [--baud B]
                        write dist/BOARD/firmware.bin at the offset in its manifest.json
@@ -398,6 +413,7 @@ main() {
         run) cmd_run "$@" ;;
         test) cmd_test "$@" ;;
         unix) cmd_unix "$@" ;;
+        virtual) cmd_virtual "$@" ;;
         release) cmd_release "$@" ;;
         flash) cmd_flash "$@" ;;
         check) cmd_check "$@" ;;
