@@ -16,6 +16,7 @@ def test_every_expected_board_is_defined():
         "EMBER_ESP32_S3",
         "EMBER_ESP8266",
         "EMBER_UNIX",
+        "EMBER_VIRTUAL",
     ]
 
 
