@@ -176,8 +176,10 @@ def failed(reason):
 
 
 def healthy():
-    """The device reached healthy: an uploaded app being tried is kept from now on."""
+    """The device reached healthy: an uploaded app being tried is kept from now on (True)."""
     rec = _read()
     if rec is not None and rec["state"] == "trying":
         rec["state"] = "good"
         _write(rec)
+        return True
+    return False

@@ -185,10 +185,11 @@ def _write(record):
 
 
 def boot_check():
-    """At boot: the outcome of the last update, or None. An image that did not come up (its
-    label is not the one running) was rolled back by the bootloader: recorded as such."""
+    """At boot: the outcome of the last update, or None. Until the new image is marked valid,
+    every boot checks it is still the one running: if not, the bootloader rolled it back (it
+    never came up, or reset before healthy), and that is recorded."""
     rec = _read()
-    if rec is None or rec["state"] != "rebooting":
+    if rec is None or rec["state"] not in ("rebooting", "pending-verify"):
         return rec
     try:
         label = running()[0]

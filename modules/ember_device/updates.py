@@ -61,7 +61,7 @@ def app_failed(device, reason):
 
 async def healthy_after(device, ms):
     """A task started with the server: healthy() once it has served for `ms`."""
-    await asyncio.sleep_ms(ms)
+    await asyncio.sleep(ms / 1000)
     healthy(device)
 
 
@@ -71,7 +71,8 @@ def healthy(device):
     safemode.healthy()
     if device.mode != "station" or device.safe_mode:
         return
-    appupdate.healthy()
+    if appupdate.healthy():
+        device.update["app"] = appupdate.record()
     try:
         rec = ota.healthy()
     except ota.Refused:  # no firmware updates on this board

@@ -1,0 +1,82 @@
+"""A boot of a device, reduced to the update parts, for tests/test_updates.py: CPython or the
+MicroPython unix port, over the SIMULATED esp32 flash (boards/EMBER_VIRTUAL/sim/esp32.py).
+
+    updates_harness.py STATE_DIR PORT HEALTHY_MS
+
+Each process start is a boot: updates.boot(), the app (uploaded or "frozen", i.e. STATE_DIR/frozen
+on sys.path), /_ember from admin.py with the update endpoints, healthy after HEALTHY_MS. A reboot
+request ends the process (exit status 0); the test, playing the launcher, starts the next boot.
+The runtime itself (network, watchdog) runs on the virtual board tests.
+"""
+
+import sys
+
+try:
+    import asyncio
+except ImportError:
+    import uasyncio as asyncio
+
+state, port, healthy_ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sys.path.insert(0, state)  # ember_build.py: the name of the app, the version of this firmware
+sys.path.append(state + "/frozen")  # the app as frozen in the firmware: last, as .frozen is
+
+from ember import App  # noqa: E402
+from ember_device import admin, appupdate, ota, safemode, updates  # noqa: E402
+
+appupdate.DIR = state
+appupdate.RECORD = state + "/app.json"
+ota.RECORD = state + "/ota.json"
+safemode.FILE = state + "/boots"
+
+
+class Device:
+    def __init__(self):
+        import ember_build
+
+        self.firmware = ember_build.VERSION
+        self.config = {"admin_secret": "harness-secret-1"}
+        self.mode = "station"
+        self.safe_mode = False
+        self.update = {}
+        self.app = None
+
+    def status(self):
+        out = {"firmware": self.firmware, "app": self.app}
+        out.update(updates.status(self))
+        return out
+
+    def reboot(self, reason):
+        print("ember: reboot reason=" + reason)
+        asyncio.create_task(_stop())
+
+
+async def _stop():
+    await asyncio.sleep(0.2)
+    server.shutdown()
+
+
+device = Device()
+updates.boot(device)
+if device.safe_mode:
+    server = App()
+else:
+    try:
+        module = updates.load_app(device)
+        server = module.app
+        device.app = getattr(module, "__version__", None)
+    except Exception as e:  # as runtime._app: the device endpoints stay
+        updates.app_failed(device, "%s %s" % (type(e).__name__, e))
+        server = App()
+server.mount("/_ember", admin.endpoints(device))
+
+
+def ready(bound):
+    print("EMBER READY %d" % bound)
+
+
+async def main():
+    asyncio.create_task(updates.healthy_after(device, healthy_ms))
+    await server.serve("127.0.0.1", port, ready=ready)
+
+
+asyncio.run(main())
