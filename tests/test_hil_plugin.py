@@ -9,6 +9,7 @@ import shlex
 import threading
 import time
 import tty
+from types import SimpleNamespace
 
 import pytest
 from ember_host import boards, esp, release
@@ -26,6 +27,7 @@ SETTINGS = {
 }
 APP = b"import ember\napp = ember.App()\n"
 FLASHABLE = [n for n in boards.names() if boards.load(n).flashable]
+ESP32 = SimpleNamespace(name="EMBER_ESP32", virtual=False)  # a target that only names a board
 
 
 def make_release(tmp_path, name):
@@ -81,9 +83,9 @@ def test_virtual_target_provisions_the_image_and_the_simulated_air(tmp_path):
     assert {k: cfg[k] for k in SETTINGS} == SETTINGS
     assert 1024 <= cfg["http_port"] <= 65535  # a free local port, not 80
     assert read(lfs, "/demo.py") == APP
-    air = json.loads(target.air.read_text())
-    assert air["networks"][0]["ssid"] == "hil-lab"
-    assert air["networks"][0]["password"] == "hunter2-wifi-pass"
+    assert cfg["device_id"] == "ember-000001"  # from the virtual board's MAC, as when flashing
+    assert target.air["networks"][0]["ssid"] == "hil-lab"
+    assert target.air["networks"][0]["password"] == "hunter2-wifi-pass"
 
 
 def test_virtual_target_without_firmware_says_how_to_build_it(tmp_path):
@@ -174,7 +176,7 @@ def test_console_reads_lines_from_a_pty_and_expects_after_a_mark(pty_console):
         write(b"8080/ id=unit-7 version=v1\r\n")
 
     threading.Thread(target=later).start()
-    device = Device("EMBER_ESP32", False, console, "s3cret-s3cret")
+    device = Device(ESP32, console, "s3cret-s3cret")
     assert device.wait_ready(timeout=5, after=mark) < 5
     assert (device.ip, device.port, device.id, device.version) == ("10.0.0.7", 8080, "unit-7", "v1")
     assert device.base_url == "http://10.0.0.7:8080/"
@@ -200,7 +202,7 @@ def test_setup_mode_instead_of_ready_fails_at_once_with_the_log(pty_console):
     console, write = pty_console
     write(b"ember: joining attempt=4 ssid=lab\nember: join-failed attempt=4 status=no-ap\n")
     write(b"ember: setup ap=ember-setup-a1b2c3 reason=join-failed\n")
-    device = Device("EMBER_ESP32", False, console, "s3cret-s3cret")
+    device = Device(ESP32, console, "s3cret-s3cret")
     start = time.monotonic()
     with pytest.raises(ConsoleTimeout) as e:
         device.wait_ready(timeout=30)

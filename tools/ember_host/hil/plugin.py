@@ -21,6 +21,7 @@ from .session import Session
 
 SESSION = pytest.StashKey()
 MARK = pytest.StashKey()
+BEFORE = 10  # console lines from before a failed test quoted with its own
 
 
 def pytest_addoption(parser):
@@ -170,7 +171,8 @@ def pytest_runtest_makereport(item, call):
             {"test": item.nodeid, "outcome": rep.outcome, "duration_s": round(rep.duration, 3)}
         )
     if rep.failed and s.console is not None:
-        since = item.stash.get(MARK, 0)
+        # The test's own lines, after the few before it: what the board was doing when it began.
+        since = max(0, item.stash.get(MARK, 0) - BEFORE)
         name = re.sub(r"[^\w.-]+", "_", item.nodeid) + ".serial.log"
         path = s.save_log(name, since)
         rep.sections.append((f"serial console ({s.target.port})", s.console.text(since)))

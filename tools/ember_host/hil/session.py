@@ -18,8 +18,7 @@ READY_OR_SETUP = r"ember: (ready|setup) "
 class Device:
     """What the `device` fixture yields: where the device serves, its console, its secret."""
 
-    board: str
-    virtual: bool
+    target: object  # targets.EspTarget or targets.VirtualTarget
     console: Console
     secret: str
     base_url: str = ""
@@ -28,6 +27,18 @@ class Device:
     id: str = ""
     version: str = ""
     ready_at: int = 0  # console position of the latest ready line
+
+    @property
+    def board(self):
+        return self.target.name
+
+    @property
+    def virtual(self):
+        return self.target.virtual
+
+    def reset(self):
+        """A hard reset: RTS/DTR on a real board, a power cycle of the virtual one."""
+        self.target.power_on(self.console)
 
     @property
     def log(self):
@@ -73,7 +84,7 @@ class Report:
     tests: list = field(default_factory=list)
 
     def timing(self, name, seconds):
-        self.timings[name] = round(seconds, 3)
+        self.timings[name] = round(seconds, 4)
 
     def heap_figure(self, name, nbytes):
         self.heap[name] = nbytes
@@ -111,11 +122,9 @@ class Session:
             t = time.monotonic()
             record = self.target.provision(self.settings, self.artifacts, self.files, step=step)
             self.report.timing("provision", time.monotonic() - t)
-            self.report.device.update({k: v for k, v in record.items() if v})
+            self.report.device.update({k: record[k] for k in ("mac", "hostname") if record[k]})
         self.console = self.target.console()
-        self.device = Device(
-            self.target.name, self.target.virtual, self.console, self.settings["admin_secret"]
-        )
+        self.device = Device(self.target, self.console, self.settings["admin_secret"])
         self.target.power_on(self.console)
         self.report.timing("power_on_to_ready", self.device.wait_ready(self.timeout))
         self.report.device.update(

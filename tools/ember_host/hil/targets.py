@@ -7,7 +7,6 @@ pyserial reads: the board's UART, or a pseudo-terminal whose other end is the vi
 console), and `power_on` (a reset through RTS/DTR, or starting the virtual board's process).
 """
 
-import json
 import os
 import secrets
 import socket
@@ -22,6 +21,9 @@ VIRTUAL = "EMBER_VIRTUAL"
 # The issue's name for the virtual target; EMBER_UNIX itself has no console or filesystem.
 ALIASES = {"EMBER_UNIX": VIRTUAL}
 VIRTUAL_FIRMWARE = boards.ROOT / "build" / VIRTUAL / "micropython"
+# The virtual board's MicroPython heap: about what an ESP32 without PSRAM has left for the app,
+# so a leak or a per-connection cost shows as it would there (the unix port's default is 2 MB).
+VIRTUAL_HEAP = "128k"
 # The simulated network the virtual board joins, when the environment names none.
 SIMULATED_WIFI = ("ember-hil-sim", "simulated-password")
 
@@ -84,6 +86,15 @@ class EspTarget:
             files=files,
         )
 
+    def release_file(self, name):
+        """A file of the release beside its manifest: dist/<BOARD>/<name>, or a GitHub release's
+        <BOARD>-<tag>-<name> (micropython.bin published as -app.bin)."""
+        firmware = self.target.firmware
+        prefix = firmware.name[: -len("firmware.bin")]
+        if prefix:
+            name = {"micropython.bin": "app.bin"}.get(name, name)
+        return firmware.with_name(prefix + name)
+
     def console(self):
         return Console(self.port, self.baud)
 
@@ -118,20 +129,19 @@ class VirtualTarget:
         self._master = self._slave = None
 
     def provision(self, settings, workdir, files=None, dry_run=False, step=None):
-        """The image `ember-provision image --board EMBER_VIRTUAL` writes, and the simulated air
-        with the network the settings name; the board serves on a free local port."""
-        settings = dict(settings, http_port=free_port())
-        cfg = device.device_config(settings)
-        workdir = Path(workdir)
-        self.image = workdir / "virtual-vfs.img"
-        self.air = workdir / "air.json"
+        """The image `ember-provision flash` would write (device_id and hostname from the
+        board's MAC), and simulated air with the network the settings name; the board serves
+        on a free local port."""
+        from .. import virtual
+
+        cfg = device.device_config(dict(settings, http_port=free_port()), virtual.MAC)
+        self.image = Path(workdir) / "virtual-flash.img"
         network = {"ssid": cfg["wifi_ssid"], "password": cfg["wifi_password"], "rssi": -48}
-        air = {"networks": [network], "station_ip": "127.0.0.1", "ap_ip": "127.0.0.1"}
+        self.air = {"networks": [network], "station_ip": "127.0.0.1", "ap_ip": "127.0.0.1"}
         if not dry_run:
             fs = Target.board_definition(VIRTUAL).fs
             self.image.write_bytes(device.build_image(cfg, fs, files=files))
-            self.air.write_text(json.dumps(air))
-        return {"device_id": cfg.get("device_id"), "mac": None, "hostname": cfg.get("hostname")}
+        return {"device_id": cfg["device_id"], "mac": virtual.MAC, "hostname": cfg["hostname"]}
 
     def console(self):
         self._master, self._slave = os.openpty()
@@ -146,8 +156,9 @@ class VirtualTarget:
             self.board = VirtualBoard(
                 firmware=str(self.firmware),
                 image=str(self.image),
-                air=str(self.air),
+                air=self.air,
                 runtime=self.runtime,
+                heap=VIRTUAL_HEAP,
             )
         else:
             self.board.power_off()
