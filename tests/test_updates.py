@@ -90,7 +90,8 @@ class Board:
 
     def boot(self, expect_ready=True):
         """Power on / reset: the bootloader picks the slot, then the process starts."""
-        label = esp32.bootloader(self.flash)
+        with open(self.flash, "r+b") as f:
+            label = esp32.bootloader(f)
         self.boots.append(label)
         port, cmd, env = self.command()
         env.update(EMBER_VIRTUAL_FLASH=self.flash, EMBER_VIRTUAL_RUNNING=label)
@@ -147,10 +148,12 @@ class Board:
             time.sleep(0.05)
 
     def otadata_states(self):
-        return [e and e[1] for e in esp32._entries(self.flash)]
+        with open(self.flash, "rb") as f:
+            return [e and e[1] for e in esp32._entries(f)]
 
     def slot_head(self, label):
-        return esp32._io(self.flash, esp32._offset(label), n=16)
+        with open(self.flash, "rb") as f:
+            return esp32._io(f, esp32._offset(label), n=16)
 
 
 @pytest.fixture(params=["cpython", "unix"])
@@ -171,7 +174,8 @@ def test_good_firmware_boots_and_is_marked_valid(board):
     board.wait_reboot()
     assert "ember: update kind=firmware" in board.output()
     assert board.boot() == "ota_1"
-    assert esp32.firmware(board.flash, "ota_1") == b"firmware B" * 3000
+    with open(board.flash, "rb") as f:
+        assert esp32.firmware(f, "ota_1") == b"firmware B" * 3000
     board.until(lambda: board.status()["update"]["firmware"]["state"] == "valid")
     assert board.status()["update"]["firmware"]["from"] == "vA"
     assert esp32.VALID in board.otadata_states()

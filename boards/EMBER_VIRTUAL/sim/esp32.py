@@ -12,10 +12,12 @@ IDF's rollback states, and the same rules decide what boots:
     mark_app_valid_cancel_rollback()   PENDING_VERIFY → VALID
 
 The bootloader is the launcher (ember_host.virtual, CPython): before each start of the process
-it calls bootloader(path), extracts the chosen slot's executable with firmware(path, label) and
-runs it with EMBER_VIRTUAL_RUNNING=<label>. So an OTA image for this board is the virtual
-firmware executable inside an ESP app image header (pack_image), chip id 0xEB, which no real
-chip has. This module runs on both MicroPython (the device side) and CPython (the launcher).
+it calls bootloader(f), extracts the chosen slot's executable with firmware(f, label) and runs
+it with EMBER_VIRTUAL_RUNNING=<label>. The firmware opens the flash file when this module is
+imported, before virtual_main mounts the filesystem image over "/" and hides the host's paths.
+So an OTA image for this board is the virtual firmware executable inside an ESP app image
+header (pack_image), chip id 0xEB, which no real chip has. This module runs on both
+MicroPython (the device side) and CPython (the launcher).
 
 Not simulated: the image checksum and appended SHA-256 the real bootloader verifies (set_boot()
 checks the header, the app descriptor, the chip and the length only), flash encryption.
@@ -42,45 +44,48 @@ _ESP_ERR_OTA_VALIDATE_FAILED = -0x1503
 _ESP_ERR_NOT_SUPPORTED = -261
 
 
-def _path():
-    path = os.getenv("EMBER_VIRTUAL_FLASH")
-    if not path:
+_FLASH = os.getenv("EMBER_VIRTUAL_FLASH")
+_FLASH = open(_FLASH, "r+b") if _FLASH else None  # the launcher imports this with it unset
+
+
+def _flash():
+    if _FLASH is None:
         raise OSError(_ENOENT)  # as on a board without OTA slots
-    return path
+    return _FLASH
 
 
-def _io(path, offset, data=None, n=0):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        if data is None:
-            return f.read(n)
-        f.write(data)
+def _io(f, offset, data=None, n=0):
+    f.seek(offset)
+    if data is None:
+        return f.read(n)
+    f.write(data)
+    f.flush()  # the launcher reads otadata when this process is killed
 
 
 # -- otadata (shared by the launcher's bootloader and the app's set_boot) --
 
-def _entries(path):
+def _entries(f):
     """[(seq, state) or None] for the two otadata sectors (None: blank or bad CRC)."""
     out = []
     for i in range(2):
-        raw = _io(path, i * SECTOR, n=32)
+        raw = _io(f, i * SECTOR, n=32)
         seq, state, crc = struct.unpack("<I20xII", raw)
         ok = seq != 0xFFFFFFFF and crc == crc32(raw[:4]) & 0xFFFFFFFF
         out.append((seq, state) if ok else None)
     return out
 
 
-def _write_entry(path, i, seq, state):
+def _write_entry(f, i, seq, state):
     head = struct.pack("<I", seq)
     raw = head + bytes(20) + struct.pack("<II", state, crc32(head) & 0xFFFFFFFF)
-    _io(path, i * SECTOR, raw + b"\xff" * (SECTOR - 32))
+    _io(f, i * SECTOR, raw + b"\xff" * (SECTOR - 32))
 
 
-def _active(path):
+def _active(f):
     """Index of the entry that selects the boot slot: the highest sequence number among the
     entries not INVALID or ABORTED; None when there is none (blank otadata: ota_0 boots)."""
     best = None
-    for i, e in enumerate(_entries(path)):
+    for i, e in enumerate(_entries(f)):
         if e is not None and e[1] not in (INVALID, ABORTED):
             if best is None or e[0] > best[1]:
                 best = (i, e[0])
@@ -91,19 +96,19 @@ def _slot_of(seq):
     return SLOTS[(seq - 1) % len(SLOTS)]
 
 
-def bootloader(path):
+def bootloader(f):
     """What the ROM bootloader does at each reset (rollback enabled): returns the label of the
     slot that boots, after moving NEW to PENDING_VERIFY and PENDING_VERIFY to ABORTED."""
     while True:
-        i = _active(path)
+        i = _active(f)
         if i is None:
             return SLOTS[0]
-        seq, state = _entries(path)[i]
+        seq, state = _entries(f)[i]
         if state == PENDING_VERIFY:  # the last boot of this image never marked it valid
-            _write_entry(path, i, seq, ABORTED)
+            _write_entry(f, i, seq, ABORTED)
             continue
         if state == NEW:
-            _write_entry(path, i, seq, PENDING_VERIFY)
+            _write_entry(f, i, seq, PENDING_VERIFY)
         return _slot_of(seq)
 
 
@@ -119,11 +124,11 @@ def _offset(label):
     return OTADATA + SLOTS.index(label) * SLOT
 
 
-def firmware(path, label):
+def firmware(f, label):
     """The executable inside the image in slot `label` (the launcher runs it)."""
-    head = _io(path, _offset(label), n=32)
+    head = _io(f, _offset(label), n=32)
     length = struct.unpack("<I", head[28:32])[0]
-    return _io(path, _offset(label) + 32 + 256, n=length - 256)
+    return _io(f, _offset(label) + 32 + 256, n=length - 256)
 
 
 def pack_image(executable, version="", project="ember"):
@@ -154,8 +159,8 @@ class Partition:
         if id == RUNNING:
             id = os.getenv("EMBER_VIRTUAL_RUNNING") or SLOTS[0]
         elif id == BOOT:
-            i = _active(_path())
-            id = SLOTS[0] if i is None else _slot_of(_entries(_path())[i][0])
+            i = _active(_flash())
+            id = SLOTS[0] if i is None else _slot_of(_entries(_flash())[i][0])
         if id == "otadata":
             self._info = (TYPE_DATA, 0, 0, OTADATA, id, False)
         elif id in SLOTS:
@@ -177,7 +182,7 @@ class Partition:
             self._info)
 
     def readblocks(self, n, buf, off=0):
-        data = _io(_path(), self._info[2] + n * self.block_size + off, n=len(buf))
+        data = _io(_flash(), self._info[2] + n * self.block_size + off, n=len(buf))
         buf[: len(data)] = data
 
     def writeblocks(self, n, buf, off=None):
@@ -185,7 +190,7 @@ class Partition:
             if len(buf) % SECTOR:
                 raise OSError(_ESP_ERR_INVALID_SIZE)
             off = 0
-        _io(_path(), self._info[2] + n * self.block_size + off, bytes(buf))
+        _io(_flash(), self._info[2] + n * self.block_size + off, bytes(buf))
 
     def ioctl(self, op, arg):
         if op == 4:
@@ -193,7 +198,7 @@ class Partition:
         if op == 5:
             return self.block_size
         if op == 6:
-            _io(_path(), self._info[2] + arg * self.block_size, b"\xff" * self.block_size)
+            _io(_flash(), self._info[2] + arg * self.block_size, b"\xff" * self.block_size)
             return 0
         return None
 
@@ -204,25 +209,25 @@ class Partition:
     def set_boot(self):
         """Verify the image (header, app descriptor, chip, length), then select it: an entry
         with the next sequence number for this slot, state NEW."""
-        path = _path()
-        head = _io(path, self._info[2], n=36)
+        f = _flash()
+        head = _io(f, self._info[2], n=36)
         length = 32 + struct.unpack("<I", head[28:32])[0]
         if (head[0] != 0xE9 or head[12] | head[13] << 8 != CHIP_ID
                 or head[32:36] != b"\x32\x54\xcd\xab" or length > SLOT):
             raise OSError(_ESP_ERR_OTA_VALIDATE_FAILED)
-        i = _active(path)
-        seq = 0 if i is None else _entries(path)[i][0]
+        i = _active(f)
+        seq = 0 if i is None else _entries(f)[i][0]
         seq += 1
         while _slot_of(seq) != self._info[4]:
             seq += 1
-        _write_entry(path, 0 if i is None else 1 - i, seq, NEW)
+        _write_entry(f, 0 if i is None else 1 - i, seq, NEW)
 
     @staticmethod
     def mark_app_valid_cancel_rollback():
-        path = _path()
-        i = _active(path)
+        f = _flash()
+        i = _active(f)
         if i is None:  # blank otadata: the IDF answers ESP_FAIL
             raise OSError(-1)
-        seq, state = _entries(path)[i]
+        seq, state = _entries(f)[i]
         if state == PENDING_VERIFY:
-            _write_entry(path, i, seq, VALID)
+            _write_entry(f, i, seq, VALID)
