@@ -5,11 +5,16 @@ pseudo-terminal with scripted lines, as on a UART."""
 
 import json
 import os
+import re
 import shlex
+import subprocess
+import sys
 import threading
 import time
 import tty
+from pathlib import Path
 from types import SimpleNamespace
+from xml.etree import ElementTree
 
 import pytest
 from ember_host import boards, esp, release
@@ -209,3 +214,78 @@ def test_setup_mode_instead_of_ready_fails_at_once_with_the_log(pty_console):
     assert time.monotonic() - start < 5
     assert "went to setup mode instead of serving" in str(e.value)
     assert "join-failed attempt=4 status=no-ap" in str(e.value)
+
+
+# -- the plugin as pytest loads it (entry point), in a directory of its own --------------------
+
+PROBE = """
+def test_ok(device):
+    assert device.base_url.startswith("http://127.0.0.1:")
+
+def test_fails(device):
+    assert device.id == "someone-else"
+"""
+
+
+def run_pytest(tmp_path, *args):
+    (tmp_path / "test_probe.py").write_text(PROBE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EMBER_HIL_", "EMBER_ADMIN"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, "test_probe.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_without_a_board_the_suite_skips_saying_why(tmp_path):
+    proc = run_pytest(tmp_path, "-rs")
+    assert proc.returncode == 0, proc.stdout
+    assert "2 skipped" in proc.stdout
+    assert "no --hil-board: the HIL suite needs a board (docs/hil.md)" in proc.stdout
+
+
+needs_virtual = pytest.mark.skipif(
+    not targets.VIRTUAL_FIRMWARE.is_file(),
+    reason=f"no virtual board firmware ({targets.VIRTUAL_FIRMWARE}): ./build.sh EMBER_VIRTUAL",
+)
+
+
+@needs_virtual
+def test_a_failed_test_carries_the_serial_log_and_the_run_its_report(tmp_path):
+    proc = run_pytest(tmp_path, "--hil-board", "EMBER_UNIX", "--junitxml", "out/junit.xml")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "1 failed, 1 passed" in proc.stdout
+    assert re.search(r"serial console \(/dev/pts/\d+\)", proc.stdout)
+    assert re.search(r"ember: ready http://127\.0\.0\.1:\d+/ id=ember-000001 ", proc.stdout)
+    out = tmp_path / "out"  # beside the JUnit XML
+    log = out / "test_probe.py_test_fails.serial.log"
+    assert "ember: boot version=" in log.read_text()
+    assert "ember: ready http://" in (out / "serial-EMBER_VIRTUAL.log").read_text()
+    junit = ElementTree.parse(out / "junit.xml")
+    props = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert props == {"serial_log": str(Path("out") / log.name)}
+    report = json.loads((out / "hil-report.json").read_text())
+    assert report["board"] == "EMBER_VIRTUAL" and report["summary"] == {"passed": 1, "failed": 1}
+    assert report["device"]["id"] == "ember-000001"
+    assert 0 < report["timings_s"]["power_on_to_ready"] < 30
+    secret = json.loads(mount_config(out / "virtual-flash.img"))["admin_secret"]
+    assert secret not in proc.stdout + log.read_text() + (out / "hil-report.json").read_text()
+
+
+@needs_virtual
+def test_no_ready_line_in_time_fails_with_the_log(tmp_path):
+    proc = run_pytest(tmp_path, "--hil-board", "EMBER_VIRTUAL", "--hil-timeout", "0.1")
+    assert proc.returncode == 1
+    assert "2 errors" in proc.stdout  # the fixture's error, once for each test
+    assert "no line matching 'ember: (ready|setup) ' on /dev/pts/" in proc.stdout
+    assert "within 0.1 s; its last lines:" in proc.stdout
+    log = (tmp_path / "hil-artifacts" / "test_probe.py_test_ok.serial.log").read_text()
+    assert "virtual: power on: EMBER_VIRTUAL (SIMULATION)" in log
+
+
+def mount_config(image):
+    fs = boards.load("EMBER_VIRTUAL").filesystem
+    return read(mount(image.read_bytes(), fs), "/config.json")

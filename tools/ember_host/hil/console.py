@@ -83,7 +83,11 @@ class Console:
     def _read(self):
         while not self._stop.is_set():
             try:
-                data = self.serial.read(4096)
+                # One byte (waiting up to the timeout), then whatever else has arrived: lines
+                # are seen as soon as they come, not when a 4 KB read fills.
+                data = self.serial.read(1)
+                if data:
+                    data += self.serial.read(self.serial.in_waiting)
             except (serial.SerialException, OSError, TypeError):
                 # The port went away (a native-USB board re-enumerating, or closed): stop reading;
                 # TypeError is pyserial's read racing close().

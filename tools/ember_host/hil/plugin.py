@@ -176,7 +176,7 @@ def pytest_runtest_makereport(item, call):
         name = re.sub(r"[^\w.-]+", "_", item.nodeid) + ".serial.log"
         path = s.save_log(name, since)
         rep.sections.append((f"serial console ({s.target.port})", s.console.text(since)))
-        rep.user_properties.append(("serial_log", str(path)))
+        item.user_properties.append(("serial_log", str(path)))  # JUnit XML: a property
 
 
 def pytest_sessionfinish(session):
