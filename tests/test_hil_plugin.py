@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from xml.etree import ElementTree
 
 import pytest
-from ember_host import boards, esp, release
+from ember_host import boards, esp, release, virtual
 from ember_host.hil import targets
 from ember_host.hil.console import Console, ConsoleTimeout, Line, parse
 from ember_host.hil.session import Device
@@ -104,19 +104,19 @@ def test_settings_come_from_the_environment_only():
         "EMBER_HIL_WIFI_PASSWORD": "",
         "EMBER_ADMIN_SECRET": "0123456789abcdef",
     }
-    assert targets.device_settings(env, virtual=False, flashing=True) == {
+    assert targets.device_settings(env, simulated=False, flashing=True) == {
         "wifi_ssid": "lab",
         "wifi_password": "",
         "admin_secret": "0123456789abcdef",
     }
     with pytest.raises(ProvisionError) as e:
-        targets.device_settings({}, virtual=False, flashing=False)
+        targets.device_settings({}, simulated=False, flashing=False)
     assert str(e.value) == (
         "set EMBER_HIL_WIFI_SSID, EMBER_HIL_WIFI_PASSWORD (empty for an open network), "
         "EMBER_ADMIN_SECRET (--hil-no-flash: the secret the device was given)"
     )
     # Flashing a fresh image: a secret of its own; the virtual board: a simulated network.
-    fresh = targets.device_settings({}, virtual=True, flashing=True)
+    fresh = targets.device_settings({}, simulated=True, flashing=True)
     assert fresh["wifi_ssid"] == targets.SIMULATED_WIFI[0] and len(fresh["admin_secret"]) == 32
     assert fresh["admin_secret"] != targets.device_settings({}, True, True)["admin_secret"]
 
@@ -248,8 +248,8 @@ def test_without_a_board_the_suite_skips_saying_why(tmp_path):
 
 
 needs_virtual = pytest.mark.skipif(
-    not targets.VIRTUAL_FIRMWARE.is_file(),
-    reason=f"no virtual board firmware ({targets.VIRTUAL_FIRMWARE}): ./build.sh EMBER_VIRTUAL",
+    not virtual.FIRMWARE.is_file(),
+    reason=f"no virtual board firmware ({virtual.FIRMWARE}): ./build.sh EMBER_VIRTUAL",
 )
 
 

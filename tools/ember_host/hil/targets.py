@@ -13,14 +13,13 @@ import socket
 import tty
 from pathlib import Path
 
-from .. import boards, device
+from .. import boards, device, virtual
 from ..target import ProvisionError, Target
 from .console import Console
 
-VIRTUAL = "EMBER_VIRTUAL"
+VIRTUAL = virtual.BOARD
 # The issue's name for the virtual target; EMBER_UNIX itself has no console or filesystem.
 ALIASES = {"EMBER_UNIX": VIRTUAL}
-VIRTUAL_FIRMWARE = boards.ROOT / "build" / VIRTUAL / "micropython"
 # The virtual board's MicroPython heap: about what an ESP32 without PSRAM has left for the app,
 # so a leak or a per-connection cost shows as it would there (the unix port's default is 2 MB).
 VIRTUAL_HEAP = "128k"
@@ -38,14 +37,14 @@ class Unavailable(Exception):
     """What this run needs is not here (no firmware built): the suite skips, saying which."""
 
 
-def device_settings(env, virtual, flashing):
+def device_settings(env, simulated, flashing):
     """The config fields the HIL run provisions: Wi-Fi and the admin secret, from the environment
     only (never the command line, which other users of the runner can read)."""
     ssid, password, secret = (env.get(k) for k in (ENV_SSID, ENV_PASSWORD, ENV_SECRET))
-    if virtual and not ssid:
+    if simulated and not ssid:
         ssid, password = SIMULATED_WIFI
     missing = [] if ssid else [ENV_SSID]
-    if password is None and not virtual:
+    if password is None and not simulated:
         missing.append(ENV_PASSWORD + " (empty for an open network)")
     if not secret:
         if flashing:
@@ -115,7 +114,7 @@ class VirtualTarget:
     virtual = True
 
     def __init__(self, firmware=None, runtime=None):
-        path = Path(firmware) if firmware else VIRTUAL_FIRMWARE
+        path = Path(firmware) if firmware else virtual.FIRMWARE
         self.firmware = path / "micropython" if path.is_dir() else path
         if not self.firmware.is_file():
             raise Unavailable(
@@ -132,8 +131,6 @@ class VirtualTarget:
         """The image `ember-provision flash` would write (device_id and hostname from the
         board's MAC), and simulated air with the network the settings name; the board serves
         on a free local port."""
-        from .. import virtual
-
         cfg = device.device_config(dict(settings, http_port=free_port()), virtual.MAC)
         self.image = Path(workdir) / "virtual-flash.img"
         network = {"ssid": cfg["wifi_ssid"], "password": cfg["wifi_password"], "rssi": -48}
@@ -150,10 +147,8 @@ class VirtualTarget:
         return Console(self.port)
 
     def power_on(self, console):
-        from ..virtual import VirtualBoard
-
         if self.board is None:
-            self.board = VirtualBoard(
+            self.board = virtual.VirtualBoard(
                 firmware=str(self.firmware),
                 image=str(self.image),
                 air=self.air,
