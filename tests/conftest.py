@@ -164,6 +164,15 @@ def serve():
         app.stop()
 
 
+@pytest.fixture(scope="session")
+def virtual_firmware():
+    """The virtual board's firmware (SIMULATION), built once per session, or a skip saying why
+    (tests/virtual_support.py)."""
+    from virtual_support import firmware
+
+    return firmware()
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if RUNTIME != "cpython" and "integration" not in item.keywords:

@@ -73,6 +73,7 @@ class VirtualBoard:
         self._reader = None
         self._sock = None
         self._out = None  # the file descriptor the serial lines go to; None: captured
+        self._captured = True
         self._lines = []
         self._seen = 0  # expect() searches the lines from here
         self._stop = threading.Event()
@@ -106,7 +107,7 @@ class VirtualBoard:
     def power_on(self, stdout=None):
         """Start the board (reset cause power, RTC memory cleared). `stdout`: a file descriptor
         (or an object with fileno()) for the serial lines, or None to capture them."""
-        if self._supervisor is not None:
+        if self._dir is not None:
             raise RuntimeError("the board is already on")
         if not self.firmware.is_file():
             raise FileNotFoundError(
@@ -114,7 +115,9 @@ class VirtualBoard:
             )
         if not self.image.is_file():
             raise FileNotFoundError(f"{self.image}: no flash image")
-        self._out = stdout.fileno() if hasattr(stdout, "fileno") else stdout
+        self._captured = stdout is None
+        if stdout is not None:  # a copy of its own: the caller may close theirs
+            self._out = os.dup(stdout.fileno() if hasattr(stdout, "fileno") else stdout)
         self._dir = Path(tempfile.mkdtemp(prefix="ember-virtual-"))
         (self._dir / "rtc.bin").write_bytes(b"")  # RTC memory does not survive a power cycle
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -130,15 +133,21 @@ class VirtualBoard:
 
     def power_off(self):
         """Stop the board: its process killed, nothing of it left running."""
-        if self._supervisor is None:
-            return
         self._stop.set()
-        self._supervisor.join()
-        self._supervisor = None
+        if self._supervisor is not None:
+            self._supervisor.join()
+            self._supervisor = None
         self._kill()
-        self._sock.close()
-        self._say("power off")
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._dir is not None:
+            self._say("power off")
+            if self._out is not None:
+                os.close(self._out)
+                self._out = None
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
     def running(self):
         return self._supervisor is not None and self.returncode is None
@@ -158,7 +167,7 @@ class VirtualBoard:
     def expect(self, pattern, timeout=10.0):
         """The match of the first line after the previous expect()'s that matches `pattern` (a
         regular expression), waiting up to `timeout` s; TimeoutError with the lines seen."""
-        if self._out is not None:
+        if not self._captured:
             raise RuntimeError("expect() needs the serial lines captured (power_on(stdout=None))")
         rx = re.compile(pattern)
         end = time.monotonic() + timeout
@@ -337,12 +346,11 @@ def main(argv=None):
                              mac=a.mac)
         try:
             board.power_on(stdout=a.serial_fd)
+            while board.running():
+                time.sleep(0.1)
         except FileNotFoundError as e:
             print(f"ember_host.virtual: {e}", file=sys.stderr)
             return 1
-        try:
-            while board.running():
-                time.sleep(0.1)
         except KeyboardInterrupt:
             pass
         finally:
