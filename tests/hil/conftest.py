@@ -14,7 +14,10 @@ def http(device):
 
 @pytest.fixture(scope="session")
 def hil_routes(http):
-    """The /hil/ routes of tests/hil/hil_app.py: skip, saying how, when the device's app lacks
-    them (a release's frozen demo app without --hil-app)."""
+    """The /hil/ routes of tests/hil/hil_app.py: skip, saying so, when the device's app lacks
+    them (the frozen app, with --hil-app none)."""
     if http.get("/hil/upload").status_code == 404:
-        pytest.skip("the device's app has no /hil/ routes: run with --hil-app tests/hil/hil_app.py")
+        pytest.skip(
+            "the device's app has no /hil/ routes: those of tests/hil/hil_app.py, which "
+            "--hil-app puts on it (by default)"
+        )

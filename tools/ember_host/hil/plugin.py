@@ -46,8 +46,10 @@ def pytest_addoption(parser):
     g.addoption(
         "--hil-app",
         help="an app module written into the provisioned filesystem in place of the firmware's "
-        "frozen app (the app-only update's place, /<name>.py), e.g. tests/hil/hil_app.py",
+        "frozen app (the app-only update's place, /<name>.py); default: the hil_app ini option "
+        "(this project: tests/hil/hil_app.py); 'none': the frozen app",
     )
+    parser.addini("hil_app", "--hil-app's default, relative to the ini file", default="")
     g.addoption(
         "--hil-app-as",
         default="demo",
@@ -84,9 +86,12 @@ def pytest_configure(config):
         )
         flash = not o("--hil-no-flash")
         settings = targets.device_settings(os.environ, target.virtual, flash)
+        app = o("--hil-app")
+        if app is None and config.getini("hil_app") and config.inipath:
+            app = config.inipath.parent / config.getini("hil_app")
         files = None
-        if o("--hil-app"):
-            files = {f"/{o('--hil-app-as')}.py": Path(o("--hil-app")).read_bytes()}
+        if app and app != "none":
+            files = {f"/{o('--hil-app-as')}.py": Path(app).read_bytes()}
     except targets.Unavailable as e:
         target, settings = None, str(e)
     except (ProvisionError, OSError) as e:
