@@ -336,6 +336,29 @@ cmd_flash() {
         "$(json_field "$manifest" firmware_offset)" "$DIST/$board/firmware.bin"
 }
 
+# repl [PORT]: the device's REPL through mpremote (PORT: /dev/ttyUSB0, id:<usb serial>, ...;
+# default: the first board mpremote finds). Ctrl-] leaves it.
+cmd_repl() {
+    host_python
+    run "$VENV/bin/mpremote" connect "${1:-auto}" repl
+}
+
+# hil [pytest options]: the hardware-in-the-loop suite, tests/hil (docs/hil.md). Without
+# --hil-board it runs on the virtual board (EMBER_UNIX), built first.
+cmd_hil() {
+    host_python
+    local a board=""
+    for a in "$@"; do
+        case "$a" in --hil-board|--hil-board=*) board=1 ;; esac
+    done
+    if [ -z "$board" ]; then
+        need_micropython
+        make_unix "$ROOT/build/EMBER_VIRTUAL" EMBER_VIRTUAL
+        set -- --hil-board EMBER_UNIX "$@"
+    fi
+    run "$HOST_PY" -m pytest "$ROOT/tests/hil" "$@"
+}
+
 # check: freeze ember + the app for every board with mpy-cross (no cross compiler needed).
 cmd_check() {
     if ! find_micropython; then
@@ -386,6 +409,9 @@ firmware (docs/firmware.md, docs/provisioning.md):
   release BOARD        reassemble dist/BOARD/ from build/BOARD/ (factory.bin, SHA256SUMS, manifest.json)
   flash BOARD --port P [--baud B]
                        write dist/BOARD/firmware.bin at the offset in its manifest.json
+  repl [PORT]          the device's REPL (mpremote; default: the first board found)
+  hil [PYTEST OPTIONS] the HIL suite tests/hil on --hil-board BOARD --hil-port P --hil-release
+                       dist/BOARD, or without --hil-board on the virtual board (docs/hil.md)
   check                freeze ember + the app for every board with mpy-cross (no cross compiler)
   clean                remove build/ and dist/
   provision ARGS       ember-provision: per-device filesystem images and factory flashing
@@ -416,6 +442,8 @@ main() {
         virtual) cmd_virtual "$@" ;;
         release) cmd_release "$@" ;;
         flash) cmd_flash "$@" ;;
+        repl) cmd_repl "$@" ;;
+        hil) cmd_hil "$@" ;;
         check) cmd_check "$@" ;;
         clean) cmd_clean "$@" ;;
         provision) cmd_provision "$@" ;;
