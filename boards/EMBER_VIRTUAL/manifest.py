@@ -5,5 +5,6 @@
 import os
 
 include("../../manifest.py", board="EMBER_VIRTUAL")  # names this board in ember_build
-for _name in ("machine.py", "network.py", "virtual_main.py"):
-    module(_name, base_path="sim", opt=int(os.environ.get("EMBER_OPT", "3")))
+for _name in sorted(os.listdir("sim")):  # machine, network, esp32, virtual_main
+    if _name.endswith(".py"):
+        module(_name, base_path="sim", opt=int(os.environ.get("EMBER_OPT", "3")))

@@ -14,7 +14,9 @@ import json
 import os
 import vfs
 
-# Imported before the mount hides the host's paths: it opens its RTC memory file now.
+# Imported before the mount hides the host's paths: they open their host files now (RTC
+# memory; the OTA flash when the launcher gives one).
+import esp32  # noqa: F401
 import machine  # noqa: F401
 
 
