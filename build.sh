@@ -389,6 +389,13 @@ cmd_provision() {
     run "$HOST_PY" -m ember_host.provision "$@"
 }
 
+# update DEVICE (--release DIR | --firmware F | --app PATH): ember-update (docs/updates.md); the
+# global --app is the module to send.
+cmd_update() {
+    host_python
+    run "$HOST_PY" -m ember_host.update "$@" ${APP:+--app "$APP"}
+}
+
 is_board() { [ -f "$BOARDS_DIR/${1:-}/ember-board.json" ]; }
 
 usage() {
@@ -415,6 +422,9 @@ firmware (docs/firmware.md, docs/provisioning.md):
   check                freeze ember + the app for every board with mpy-cross (no cross compiler)
   clean                remove build/ and dist/
   provision ARGS       ember-provision: per-device filesystem images and factory flashing
+  update DEVICE --release dist/BOARD | --firmware F | --app PATH
+                       ember-update: send a firmware or an app to a running device over HTTP
+                       (secret from EMBER_ADMIN_SECRET or a prompt; docs/updates.md)
 USAGE
 }
 
@@ -447,6 +457,7 @@ main() {
         check) cmd_check "$@" ;;
         clean) cmd_clean "$@" ;;
         provision) cmd_provision "$@" ;;
+        update) cmd_update "$@" ;;
         help|-h|--help) usage ;;
         *) is_board "$cmd" || { usage; die "unknown command: $cmd"; }
            cmd_board "$cmd" "$@" ;;

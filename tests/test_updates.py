@@ -71,29 +71,29 @@ class Board:
         esp32.new_flash(self.flash, esp32.pack_image(b"firmware A" * 100, "vA"))
         self.runtime = runtime
         self.healthy_ms = healthy_ms
+        self.port = free_port()  # the same at every boot, as a device's address
         self.proc = None
         self.lines = []
         self.boots = []
 
     def command(self):
-        port = free_port()
-        args = [str(HARNESS), str(self.state), str(port), str(self.healthy_ms)]
+        args = [str(HARNESS), str(self.state), str(self.port), str(self.healthy_ms)]
         if self.runtime == "cpython":
             env = dict(os.environ, PYTHONPATH=str(ROOT / "modules") + ":" + str(SIM),
                        PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
-            return port, [sys.executable, *args], env
+            return [sys.executable, *args], env
         binary = unix_binary()
         if binary is None:
             pytest.skip("skipped: no MicroPython unix build (./build.sh unix)")
         env = dict(os.environ, MICROPYPATH=f"{compiled_modules()}:{SIM}:.frozen")
-        return port, [str(binary), "-X", "heapsize=512k", *args], env
+        return [str(binary), "-X", "heapsize=512k", *args], env
 
     def boot(self, expect_ready=True):
         """Power on / reset: the bootloader picks the slot, then the process starts."""
         with open(self.flash, "r+b") as f:
             label = esp32.bootloader(f)
         self.boots.append(label)
-        port, cmd, env = self.command()
+        cmd, env = self.command()
         env.update(EMBER_VIRTUAL_FLASH=self.flash, EMBER_VIRTUAL_RUNNING=label)
         self.lines = []
         self.proc = subprocess.Popen(
@@ -114,8 +114,7 @@ class Board:
             assert self.proc.wait(10) != 0, self.output()
             return None
         assert self.proc.poll() is None, self.output()
-        self.url = f"http://127.0.0.1:{port}"
-        self.port = port
+        self.url = f"http://127.0.0.1:{self.port}"
         return label
 
     def output(self):
@@ -166,7 +165,7 @@ def board(request, tmp_path):
 def test_good_firmware_boots_and_is_marked_valid(board):
     board.healthy_ms = 300
     assert board.boot() == "ota_0"
-    image = esp32.pack_image(b"firmware B" * 3000, "")
+    image = esp32.pack_image(b"firmware B" * 3000, "vB")
     r = board.post("/_ember/firmware", image, headers={"X-Ember-Version": "vB"})
     assert r.status_code == 200, r.text
     assert r.json() == {"slot": "ota_1", "version": "vB", "rebooting": True,
@@ -174,6 +173,7 @@ def test_good_firmware_boots_and_is_marked_valid(board):
     board.wait_reboot()
     assert "ember: update kind=firmware" in board.output()
     assert board.boot() == "ota_1"
+    assert board.status()["firmware"] == "vB"
     with open(board.flash, "rb") as f:
         assert esp32.firmware(f, "ota_1") == b"firmware B" * 3000
     board.until(lambda: board.status()["update"]["firmware"]["state"] == "valid")

@@ -160,14 +160,14 @@ async def receive(body, length, sha256, part, chip_id):
     return info
 
 
-def set_boot(part, version, current):
+def set_boot(part, sha256, version, current):
     """Make `part` boot next, and record what to expect after the reboot."""
     try:
         part.set_boot()
     except OSError as e:
         raise Refused(422, "the bootloader refused the image (%s)" % e)
     _write({"state": "rebooting", "expect": part.info()[4], "version": version,
-            "from": current})
+            "sha256": sha256, "from": current})
 
 
 def _read():

@@ -135,7 +135,7 @@ def routes(api, device):
             chip = ota.running()[1]
             info = await ota.receive(body, length, sha, part, chip)
             version = req.headers.get("X-Ember-Version") or info["version"] or sha[:12]
-            ota.set_boot(part, version, device.firmware)
+            ota.set_boot(part, sha, version, device.firmware)
             return {"slot": part.info()[4], "version": version, "sha256": sha}
 
         return await _upload(req, device, "firmware", receive)

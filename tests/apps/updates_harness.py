@@ -6,10 +6,12 @@ MicroPython unix port, over the SIMULATED esp32 flash (boards/EMBER_VIRTUAL/sim/
 Each process start is a boot: updates.boot(), the app (uploaded or "frozen", i.e. STATE_DIR/frozen
 on sys.path), /_ember from admin.py with the update endpoints, healthy after HEALTHY_MS. A reboot
 request ends the process (exit status 0); the test, playing the launcher, starts the next boot.
-The runtime itself (network, watchdog) runs on the virtual board tests.
+The slots hold no real firmware here, so the firmware version reported is the one in the running
+slot's app descriptor. The runtime itself (network, watchdog) runs on the virtual board tests.
 """
 
 import sys
+import time
 
 try:
     import asyncio
@@ -31,9 +33,11 @@ safemode.FILE = state + "/boots"
 
 class Device:
     def __init__(self):
-        import ember_build
+        import esp32
 
-        self.firmware = ember_build.VERSION
+        head = bytearray(ota.BLOCK)
+        esp32.Partition(esp32.Partition.RUNNING).readblocks(0, head)
+        self.firmware = ota.image_info(head)["version"]
         self.config = {"admin_secret": "harness-secret-1"}
         self.mode = "station"
         self.safe_mode = False
@@ -41,7 +45,9 @@ class Device:
         self.app = None
 
     def status(self):
-        out = {"firmware": self.firmware, "app": self.app}
+        out = {"board": "EMBER_VIRTUAL", "firmware": self.firmware, "app": self.app,
+               "uptime_s": time.ticks_diff(time.ticks_ms(), started) // 1000
+               if hasattr(time, "ticks_ms") else int(time.monotonic() - started)}
         out.update(updates.status(self))
         return out
 
@@ -55,6 +61,7 @@ async def _stop():
     server.shutdown()
 
 
+started = time.ticks_ms() if hasattr(time, "ticks_ms") else time.monotonic()
 device = Device()
 updates.boot(device)
 if device.safe_mode:

@@ -1,8 +1,10 @@
 """Release assembly: turn a board's build output into dist/<board>/.
 
-Writes firmware.bin, micropython.bin (the OTA app image, ESP32 family only), factory.bin (merged
-at 0x0 with esptool merge-bin), manifest.json (what ember-provision and `build.sh flash` read)
-and SHA256SUMS. Sizes are checked against the board's partition table and filesystem first.
+Writes firmware.bin, micropython.bin (the app image, ESP32 family only), factory.bin (merged
+at 0x0 with esptool merge-bin), manifest.json (what ember-provision, `build.sh flash` and
+ember-update read; its "ota" entry names the image an over-the-air update sends, on boards with
+two OTA slots) and SHA256SUMS. Sizes are checked against the board's partition table and
+filesystem first.
 """
 
 import argparse
@@ -55,6 +57,17 @@ def _check_sizes(board, firmware, app):
             )
 
 
+def ota_slot_size(board):
+    """The size of one OTA app slot when the board's partition table has two and otadata (the
+    ESP32 and S3 do; the C3's single factory app cannot be updated over the air), else None."""
+    if not board.partition_table:
+        return None
+    parts = partitions.parse_csv(board.partition_table.read_text())
+    slots = [p for p in parts if p.type == "app" and p.subtype.startswith("ota_")]
+    has_otadata = any(p.type == "data" and p.subtype == "ota" for p in parts)
+    return min(p.size for p in slots) if len(slots) >= 2 and has_otadata else None
+
+
 def assemble(board, build_dir, out_dir, ember_version, mpy_version):
     """Build dist/<board>/ from `build_dir`; returns the manifest dict."""
     build_dir, out_dir = Path(build_dir), Path(out_dir)
@@ -101,6 +114,13 @@ def assemble(board, build_dir, out_dir, ember_version, mpy_version):
             }
             for name, offset in sorted(files.items())
         },
+    }
+    slot = ota_slot_size(board) if app else None
+    manifest["ota"] = None if slot is None else {
+        "file": "micropython.bin",
+        "size": manifest["files"]["micropython.bin"]["size"],
+        "sha256": manifest["files"]["micropython.bin"]["sha256"],
+        "slot_size": slot,
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     names = sorted(files) + [MANIFEST]
