@@ -120,7 +120,7 @@ class Session:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         if self.flash or self.target.virtual:
             t = time.monotonic()
-            record = self.target.provision(self.settings, self.artifacts, self.files, step=step)
+            record = self.target.provision(self.settings, self.files, step=step)
             self.report.timing("provision", time.monotonic() - t)
             self.report.device.update({k: record[k] for k in ("mac", "hostname") if record[k]})
         self.console = self.target.console()

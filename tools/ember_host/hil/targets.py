@@ -9,7 +9,9 @@ console), and `power_on` (a reset through RTS/DTR, or starting the virtual board
 
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 import tty
 from pathlib import Path
 
@@ -71,7 +73,7 @@ class EspTarget:
             raise ProvisionError(f"--hil-release {release} is a {self.target.board} release")
         self.name, self.port, self.baud, self.flash_baud = name, port, baud, flash_baud
 
-    def provision(self, settings, workdir, files=None, dry_run=False, step=None):
+    def provision(self, settings, files=None, dry_run=False, step=None):
         """Detect the chip, write the release's firmware and a freshly built filesystem image
         (with `files` besides /config.json), verify both: ember-provision flash's own code.
         Returns its record: device_id, mac, hostname."""
@@ -124,15 +126,18 @@ class VirtualTarget:
         self.name, self.port = VIRTUAL, None
         # Short network timeouts: the simulated radio answers at once.
         self.runtime = {"join_timeout_ms": 2000, **(runtime or {})}
-        self.board = self.image = self.air = None
+        self.board = self.image = self.air = self._dir = None
         self._master = self._slave = None
 
-    def provision(self, settings, workdir, files=None, dry_run=False, step=None):
+    def provision(self, settings, files=None, dry_run=False, step=None):
         """The image `ember-provision flash` would write (device_id and hostname from the
         board's MAC), and simulated air with the network the settings name; the board serves
         on a free local port."""
         cfg = device.device_config(dict(settings, http_port=free_port()), virtual.MAC)
-        self.image = Path(workdir) / "virtual-flash.img"
+        # Its flash holds the secrets, as a board's does: in a folder of its own, never among the
+        # artifacts a CI run uploads; removed at close().
+        self._dir = tempfile.mkdtemp(prefix="ember-hil-")
+        self.image = Path(self._dir) / "flash.img"
         network = {"ssid": cfg["wifi_ssid"], "password": cfg["wifi_password"], "rssi": -48}
         self.air = {"networks": [network], "station_ip": "127.0.0.1", "ap_ip": "127.0.0.1"}
         if not dry_run:
@@ -165,6 +170,8 @@ class VirtualTarget:
         for fd in (self._master, self._slave):
             if fd is not None:
                 os.close(fd)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def free_port():
