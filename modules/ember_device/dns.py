@@ -13,10 +13,12 @@ clients retry."""
 
 import socket
 
-from ember.runtime import MICROPYTHON
+from ember.runtime import MICROPYTHON, sleep_ms
 
 TTL = 10  # seconds: short, so that no client keeps our address for real names after setup
-_MAX = 512  # the largest DNS message over UDP without EDNS; queries are far smaller
+# Bytes read of a datagram: a question fits (header 12, name at most 255, type and class 4);
+# the rest of a longer one (EDNS options) is cut off, and would be dropped from the reply anyway.
+_MAX = 300
 
 
 def answer(query, tail):
@@ -107,11 +109,16 @@ async def serve(ip, port=53, ready=None):
                     query, peer = await loop.sock_recvfrom(sock, _MAX)
             except OSError:  # EAGAIN after a wake-up without data, an ICMP error from a peer
                 continue
-            reply = answer(query, tail)
-            if reply is not None:
-                try:
+            except MemoryError:  # the heap is short for a moment (a page being sent): wait
+                await sleep_ms(50)
+                continue
+            try:
+                reply = answer(query, tail)
+                if reply is not None:
                     sock.sendto(reply, peer)  # the peer's address as recvfrom gave it (any port)
-                except OSError:  # a full send queue or a vanished peer: the client asks again
-                    pass
+            except OSError:  # a full send queue or a vanished peer: the client asks again
+                pass
+            except MemoryError:  # as above; this query is lost, the client asks again
+                await sleep_ms(50)
     finally:
         sock.close()
