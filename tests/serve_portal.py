@@ -56,7 +56,7 @@ class StandIn:
 
 
 async def main(http_port, dns_port, folder, ap_ip):
-    app = setup_app(StandIn(folder, ap_ip), port=http_port, reboot_ms=200)
+    app = setup_app(StandIn(folder, ap_ip))  # redirects name the port it listens on
     task = asyncio.create_task(dns.serve(ap_ip, dns_port, lambda p: say("DNS READY %d" % p)))
     try:
         await app.serve("127.0.0.1", http_port, lambda p: say("EMBER READY %d" % p))

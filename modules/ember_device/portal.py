@@ -9,7 +9,8 @@ the device's config. Imported only in setup mode (its heap is the board's, ~30 K
     device.scan()            [(ssid, rssi, secured)], strongest first: ssid str (bytes are
                              decoded), rssi dBm int, secured bool. Blocks the loop while it scans.
     device.save_config(cfg)  writes a validated config atomically (OSError if it cannot)
-    device.reboot(reason)    resets the board ("setup-saved" here)
+    device.reboot(reason)    resets the board ("setup-saved" here) once the current response
+                             has had time to go out: it returns at once
     device.ap_ip             the soft AP's address, e.g. "192.168.4.1"
     device.device_id         shown on the page, as is
     device.firmware          the firmware version, shown on the page
@@ -22,21 +23,18 @@ Routes:
     POST /           the form, urlencoded: wifi_ssid, wifi_password, wifi_open (any value:
                      an open network, empty password), admin_secret, device_id, hostname, and
                      current_secret when a config exists. Answers JSON: 200 {"saved": true,
-                     "ssid"} and then reboots; 400 {"errors": {field: message}} from
+                     "ssid"} and the reboot; 400 {"errors": {field: message}} from
                      `ember_device.config.validate`; 403 {"errors": {"current_secret": ...}};
                      500 when the config could not be written. No answer holds a secret.
-    anything else    302 to http://<ap ip>/ : the OS connectivity probes (/generate_204,
+    anything else    302 to http://<ap ip>[:port]/ : the OS connectivity probes (/generate_204,
                      /hotspot-detect.html, /connecttest.txt, ...) get this instead of their
                      expected answer, which makes the phone or laptop show the page. A request
                      for another host name (the DNS responder sent it here) is redirected too,
                      so the page always runs from the AP's own address.
 """
 
-import asyncio
-
 from ember import App, Response, redirect
 from ember.auth import equal
-from ember.runtime import sleep_ms
 
 from . import config
 from .setup_page import PAGE
@@ -47,26 +45,28 @@ _SHOWN = ("wifi_ssid", "device_id", "hostname")  # current values the page may s
 _PAGE_HEADERS = {"Content-Encoding": "gzip", "Cache-Control": "no-store"}
 
 
-def setup_app(device, port=80, reboot_ms=1000):
-    """The portal app for `device`, served on `port` of the soft AP. After a saved config the
-    board reboots `reboot_ms` later: time for the answer to leave the radio (`app.reboot_task`
-    is that task)."""
+def setup_app(device, port=None):
+    """The portal app for `device`. `port`: where it is served, for the redirects; None: the
+    port the app listens on (80 when it is not listening: in-process tests)."""
     # Few slots, short timeouts: a phone opens several probe connections at once and may leave
     # them open, and each slot costs ~2 KB of a small heap.
     app = App(max_connections=4, max_body=1024, header_timeout=5, idle_timeout=5)
-    app.reboot_task = None
-    home = "http://%s/" % device.ap_ip if port == 80 else "http://%s:%d/" % (device.ap_ip, port)
-    hosts = (device.ap_ip, home[7:-1])  # the Host header of a request for the page itself
+    ours = device.ap_ip
+    ours_with_port = ours + ":"
+
+    def home():
+        where = port or (app.server.port if app.server is not None else 80)
+        return redirect("http://%s/" % ours if where == 80 else "http://%s:%d/" % (ours, where))
 
     @app.before_request
     def elsewhere(req):
         host = req.headers.get("host")
-        if host is not None and host not in hosts:
-            return redirect(home)
+        if host is not None and host != ours and not host.startswith(ours_with_port):
+            return home()
 
     @app.errorhandler(404)
     def probe(req, exc):
-        return redirect(home)
+        return home()
 
     @app.get("/")
     def page(req):
@@ -84,7 +84,7 @@ def setup_app(device, port=80, reboot_ms=1000):
     async def save(req):
         status, body = _submit(device, await req.form())
         if status == 200:
-            app.reboot_task = asyncio.create_task(_reboot(device, reboot_ms))
+            device.reboot("setup-saved")
         return body, status
 
     return app
@@ -145,8 +145,3 @@ def _submit(device, form):
     except OSError as e:
         return 500, {"errors": {"config": "could not be written (%s)" % e}}
     return 200, {"saved": True, "ssid": cfg["wifi_ssid"]}
-
-
-async def _reboot(device, ms):
-    await sleep_ms(ms)
-    device.reboot("setup-saved")
