@@ -290,3 +290,19 @@ def test_no_ready_line_in_time_fails_with_the_log(tmp_path):
     assert "within 0.1 s; its last lines:" in proc.stdout
     log = (tmp_path / "hil-artifacts" / "test_probe.py_test_ok.serial.log").read_text()
     assert "virtual: power on: EMBER_VIRTUAL (SIMULATION)" in log
+
+
+def test_the_workflow_and_the_docs_run_the_same_command_on_every_board():
+    workflow = (boards.ROOT / ".github" / "workflows" / "hil.yml").read_text()
+    docs = (boards.ROOT / "docs" / "hil.md").read_text()
+    ran = re.search(r"\./build\.sh hil (--hil-board .*?)\n(?!\s+--)", workflow, re.S).group(1)
+    ran = shlex.split(ran.replace("\\\n", " ").replace('"', ""))
+    assert ran[:2] == ["--hil-board", "$BOARD"] and ran[4:6] == ["--hil-release", "dist/$BOARD"]
+    assert ran[2] == "--hil-port" and ran[3] == "${EMBER_HIL_PORT:-/dev/ember-hil/$BOARD}"
+    said = " ".join(ran).replace(ran[3], "/dev/ember-hil/$BOARD").replace("$BOARD", "<BOARD>")
+    assert f"./build.sh hil {said}" in docs.replace("\n", " ")
+    # Every flashable board has a job, on a runner whose labels actionlint is told about.
+    matrix = re.search(r"board: \$\{\{ fromJSON\(inputs\.boards \|\| '(.*)'\) \}\}", workflow)
+    assert sorted(json.loads(matrix.group(1))) == sorted(FLASHABLE)
+    labels = (boards.ROOT / ".github" / "actionlint.yaml").read_text()
+    assert all(f"    - {label}\n" in labels for label in ["ember-hil", *FLASHABLE])
