@@ -5,7 +5,9 @@ device runtime over a LittleFS2 image file. This launcher powers it on and is it
 restarts the process on machine.reset() (reset cause hard) and machine.soft_reset() (soft), is
 the watchdog (no feed for the WDT's timeout: kill, restart, cause watchdog), keeps RTC memory
 across restarts but not across a power-on, holds the setup button at power-on if asked, and
-answers the simulated radio with the air file (see sim/network.py).
+answers the simulated radio with the air file (see sim/network.py). Given an OTA flash file
+(`ota=`), it is the bootloader too: the firmware then runs from the slot that file's otadata
+selects, with the IDF's rollback rules (sim/esp32.py), so an update can be sent to it.
 
     board = VirtualBoard(image="unit.img", air={"networks": [...]}, runtime={...})
     board.power_on()                 # serial lines captured: board.lines(), board.expect(...)
@@ -19,6 +21,7 @@ whatever it prints ("ember: ..." for the runtime).
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -38,11 +41,20 @@ from .target import ProvisionError
 BOARD = "EMBER_VIRTUAL"
 FIRMWARE = boards.ROOT / "build" / BOARD / "micropython"
 MAC = "02:45:4d:00:00:01"
-AIR_MAX = 1400  # the simulated radio reads the air in one datagram (sim/machine.py: 1500 bytes)
 
 
 def _fs():
     return boards.load(BOARD).filesystem
+
+
+def sim_esp32():
+    """The SIMULATED esp32 module (sim/esp32.py): its bootloader() runs here, on CPython."""
+    spec = importlib.util.spec_from_file_location(
+        "ember_sim_esp32", boards.BOARDS_DIR / BOARD / "sim" / "esp32.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class VirtualBoard:
@@ -52,11 +64,14 @@ class VirtualBoard:
     own, changed with set_air), or None (no networks). `runtime` is passed to
     `ember_device.runtime.run(**runtime)`. `hold_button` holds `button_pin` low during the
     power-on boot only (released at later resets, as a finger lets go). `heap` is MicroPython's
-    -X heapsize (None: the unix port's default).
+    -X heapsize (None: the unix port's default). `ota` is the board's OTA flash file (two
+    slots and otadata, sim/esp32.py), made at the first power-on with `firmware` in ota_0; at
+    every start the firmware runs from the slot the bootloader picks. None: no OTA slots
+    (esp32.Partition's get_next_update raises ENOENT, as on an ESP32-C3).
     """
 
     def __init__(self, firmware=FIRMWARE, image=None, air=None, runtime=None, hold_button=False,
-                 heap=None, button_pin=0, mac=MAC):
+                 heap=None, button_pin=0, mac=MAC, ota=None):
         self.firmware = Path(firmware)
         self.image = Path(image)
         self.runtime = dict(runtime or {})
@@ -64,6 +79,7 @@ class VirtualBoard:
         self.heap = heap
         self.button_pin = button_pin
         self.mac = mac
+        self.ota = None if ota is None else Path(ota)
         self.boots = []  # the reset cause of each boot since power-on
         self.returncode = None  # set when the firmware stopped on its own (the board halted)
         self._dir = None  # the board's own files (RTC memory) while it is on
@@ -85,22 +101,26 @@ class VirtualBoard:
 
     def set_air(self, air):
         """Change the world (a dict) the radio sees, from its next join attempt or scan on."""
-        data = json.dumps(air, separators=(",", ":"))
-        if len(data) > AIR_MAX:
-            raise ValueError(f"air of {len(data)} bytes: at most {AIR_MAX}")
-        self._air = air
+        self._air = dict(air)
 
     def _read_air(self):
         if self._air is None or isinstance(self._air, dict):
             return json.dumps(self._air or {}, separators=(",", ":")).encode()
         try:
             data = json.dumps(json.loads(Path(self._air).read_text()), separators=(",", ":"))
-            if len(data) > AIR_MAX:
-                raise ValueError(f"{len(data)} bytes, at most {AIR_MAX}")
             self._last_air = data.encode()
         except (OSError, ValueError) as e:  # mid-edit, or wrong: the radio keeps the last air
             self._say(f"air file {self._air}: {e}; keeping the previous air")
         return self._last_air
+
+    def _give_air(self, tag, addr):
+        """The radio asked: the air into the file it reads (opened before the image hid the
+        host's paths), then the answer that it may read it. A datagram reply would cost its
+        heap a buffer as large as the air; this costs it the air's size only."""
+        with open(self._dir / "air.json", "r+b") as f:
+            f.write(self._read_air())
+            f.truncate()
+        self._sock.sendto(tag.encode(), addr)
 
     # -- power ---------------------------------------------------------------------------------
 
@@ -120,6 +140,7 @@ class VirtualBoard:
             self._out = os.dup(stdout.fileno() if hasattr(stdout, "fileno") else stdout)
         self._dir = Path(tempfile.mkdtemp(prefix="ember-virtual-"))
         (self._dir / "rtc.bin").write_bytes(b"")  # RTC memory does not survive a power cycle
+        (self._dir / "air.json").write_bytes(b"{}")
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
         self.boots = []
@@ -127,6 +148,10 @@ class VirtualBoard:
         self._wdt_ms = None
         self._stop.clear()
         self._say(f"power on: {BOARD} (SIMULATION), flash {self.image}")
+        if self.ota is not None and not self.ota.is_file():
+            esp32 = sim_esp32()
+            esp32.new_flash(self.ota, esp32.pack_image(self.firmware.read_bytes()))
+            self._say(f"OTA flash {self.ota}: {self.firmware.name} in ota_0")
         self._start("power")
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
         self._supervisor.start()
@@ -207,6 +232,7 @@ class VirtualBoard:
             "EMBER_VIRTUAL_BOOT": str(len(self.boots)),
             "EMBER_VIRTUAL_RESET": cause,
             "EMBER_VIRTUAL_RTC": str(self._dir / "rtc.bin"),
+            "EMBER_VIRTUAL_AIR": str(self._dir / "air.json"),
             "EMBER_VIRTUAL_MAC": self.mac,
             "EMBER_VIRTUAL_IMAGE": str(self.image.resolve()),
             "EMBER_VIRTUAL_BLOCK_SIZE": str(_fs().block_size),
@@ -214,7 +240,7 @@ class VirtualBoard:
         }
         if self.hold_button and cause == "power":
             env["EMBER_VIRTUAL_BUTTON"] = str(self.button_pin)
-        cmd = [str(self.firmware.resolve())]
+        cmd = [str(self.firmware.resolve()) if self.ota is None else self._bootloader(env)]
         if self.heap:
             cmd += ["-X", f"heapsize={self.heap}"]
         self._proc = subprocess.Popen(
@@ -231,6 +257,19 @@ class VirtualBoard:
                 target=self._pump, args=(self._proc.stdout,), daemon=True
             )
             self._reader.start()
+
+    def _bootloader(self, env):
+        """The slot otadata selects (rollback rules applied), its executable extracted."""
+        esp32 = sim_esp32()
+        with open(self.ota, "r+b") as f:
+            label = esp32.bootloader(f)
+            exe = self._dir / f"{label}.bin"
+            exe.write_bytes(esp32.firmware(f, label))
+        exe.chmod(0o755)
+        env["EMBER_VIRTUAL_FLASH"] = str(self.ota.resolve())
+        env["EMBER_VIRTUAL_RUNNING"] = label
+        self._say(f"bootloader: {label}")
+        return str(exe)
 
     def _kill(self):
         if self._proc is not None and self._proc.poll() is None:
@@ -279,7 +318,7 @@ class VirtualBoard:
             self._wdt_ms = int(words[2])
             self._fed = time.monotonic()
         elif verb == "air":
-            self._sock.sendto(words[2].encode() + b" " + self._read_air(), addr)
+            self._give_air(words[2], addr)
         elif verb == "reset":
             self._restart("hard", "machine.reset()")
         elif verb == "soft":
@@ -330,6 +369,8 @@ def main(argv=None):
     ap.add_argument("--hold-button", action="store_true", help="setup button held at power-on")
     ap.add_argument("--heap", help="MicroPython heap size, e.g. 64k")
     ap.add_argument("--mac", default=MAC, help=f"the board's base MAC (default {MAC})")
+    ap.add_argument("--ota", help="OTA flash file (two slots, otadata; made with the firmware in "
+                    "ota_0 if absent): updates over the air, rollback")
     ap.add_argument("--serial-fd", type=int, default=1, help="where serial lines go (default 1)")
     a = ap.parse_args(argv)
     if not a.config and not a.image:
@@ -343,7 +384,7 @@ def main(argv=None):
             print(f"ember_host.virtual: {e}", file=sys.stderr)
             return 1
         board = VirtualBoard(a.firmware, image, a.air, dict(a.runtime), a.hold_button, a.heap,
-                             mac=a.mac)
+                             mac=a.mac, ota=a.ota)
         try:
             board.power_on(stdout=a.serial_fd)
             while board.running():
