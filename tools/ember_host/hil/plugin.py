@@ -64,6 +64,12 @@ def pytest_addoption(parser):
         help="seconds from reset to the ready line (60)",
     )
     g.addoption(
+        "--hil-virtual-heap",
+        default=targets.VIRTUAL_HEAP,
+        help=f"the virtual board's MicroPython heap ({targets.VIRTUAL_HEAP}: about what an "
+        "ESP32 leaves an app; 64k or less for an ESP8266's)",
+    )
+    g.addoption(
         "--hil-artifacts",
         help="folder for the serial logs and hil-report.json (default: the --junitxml folder, "
         "else ./hil-artifacts)",
@@ -82,7 +88,12 @@ def pytest_configure(config):
     o = config.getoption
     try:
         target = targets.make(
-            board, o("--hil-port"), o("--hil-release"), o("--hil-baud"), o("--hil-flash-baud")
+            board,
+            o("--hil-port"),
+            o("--hil-release"),
+            o("--hil-baud"),
+            o("--hil-flash-baud"),
+            o("--hil-virtual-heap"),
         )
         flash = not o("--hil-no-flash")
         settings = targets.device_settings(os.environ, target.virtual, flash)

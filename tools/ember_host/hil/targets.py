@@ -115,7 +115,7 @@ class VirtualTarget:
 
     virtual = True
 
-    def __init__(self, firmware=None, runtime=None):
+    def __init__(self, firmware=None, runtime=None, heap=VIRTUAL_HEAP):
         path = Path(firmware) if firmware else virtual.FIRMWARE
         self.firmware = path / "micropython" if path.is_dir() else path
         if not self.firmware.is_file():
@@ -126,6 +126,7 @@ class VirtualTarget:
         self.name, self.port = VIRTUAL, None
         # Short network timeouts: the simulated radio answers at once.
         self.runtime = {"join_timeout_ms": 2000, **(runtime or {})}
+        self.heap = heap
         self.board = self.image = self.air = self._dir = None
         self._master = self._slave = None
 
@@ -158,7 +159,7 @@ class VirtualTarget:
                 image=str(self.image),
                 air=self.air,
                 runtime=self.runtime,
-                heap=VIRTUAL_HEAP,
+                heap=self.heap,
             )
         else:
             self.board.power_off()
@@ -180,11 +181,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def make(board, port=None, release=None, baud=115200, flash_baud=460800):
-    """The target `--hil-board` names."""
+def make(board, port=None, release=None, baud=115200, flash_baud=460800, heap=VIRTUAL_HEAP):
+    """The target `--hil-board` names (`heap`: the virtual board's)."""
     board = ALIASES.get(board, board)
     if board == VIRTUAL:
-        return VirtualTarget(release)
+        return VirtualTarget(release, heap=heap)
     try:
         flashable = boards.load(board).flashable
     except ValueError as e:
