@@ -209,3 +209,16 @@ def test_ember_update_shows_the_device_refusal(device, tmp_path):
     assert proc.returncode == 1
     assert ("refused the firmware: 422 an image for esp32s3; this device is virtual") in err
     assert device.proc.poll() is None
+
+
+@pytest.mark.parametrize("name", ["EMBER_ESP32", "EMBER_ESP32_S3"])
+def test_ota_boards_have_two_slots_otadata_and_rollback(name):
+    board = boards.load(name)
+    assert release.ota_slot_size(board) is not None
+    sdkconfig = (board.directory / "sdkconfig.board").read_text().splitlines()
+    assert "CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE=y" in sdkconfig
+    assert release.ota_slot_size(board) >= 0x180000
+
+
+def test_the_c3_has_no_ota_slots():
+    assert release.ota_slot_size(boards.load("EMBER_ESP32_C3")) is None
