@@ -24,7 +24,7 @@ def test_status_reports_the_device(device, hil_report):
     assert s["firmware"] == device.version
     assert s["board"] == device.board
     assert s["network"]["mode"] == "station" and s["network"]["state"] == "connected"
-    assert s["network"]["ip"] == device.ip or device.virtual
+    assert s["network"]["ip"] == device.ip
     assert isinstance(s["heap_free"], int) and s["heap_free"] > 0
     assert s["fs"]["size"] > s["fs"]["free"] > 0
     assert device.secret not in str(s)
