@@ -6,7 +6,7 @@ of the simulated chip; it talks to this module through environment variables and
 
   EMBER_VIRTUAL_CONTROL  the launcher's UDP port on 127.0.0.1; it hears "<boot> wdt <ms>",
                          "<boot> feed", "<boot> reset", "<boot> soft", and answers
-                         "<boot> air <n>" with "<n> <the air, JSON>" (see network.py)
+                         "<boot> air <n>" with "<n>" once $EMBER_VIRTUAL_AIR holds the air
   EMBER_VIRTUAL_BOOT     this boot's number (stale datagrams of an earlier boot are ignored)
   EMBER_VIRTUAL_RESET    why this boot: power, hard, soft, watchdog
   EMBER_VIRTUAL_RTC      the file holding RTC memory (the launcher empties it at power-on)
@@ -49,15 +49,13 @@ def _tell(verb):
 
 
 def _ask(verb):
-    """The launcher's answer to `verb` (bytes); an answer to an earlier, timed-out question is
-    skipped by its number."""
+    """Tell the launcher `verb` and wait for its answer (an answer to an earlier, timed-out
+    question is skipped by its number)."""
     _asked[0] += 1
-    tag = ("%d " % _asked[0]).encode()
+    tag = str(_asked[0]).encode()
     _tell("%s %d" % (verb, _asked[0]))
-    while True:
-        data = _link[0].recv(1500)
-        if data.startswith(tag):
-            return data[len(tag):]
+    while _link[0].recv(16) != tag:
+        pass
 
 
 def _restart(verb):

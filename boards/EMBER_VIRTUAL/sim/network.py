@@ -1,8 +1,8 @@
 """SIMULATION of an ESP32's `network` module on the unix port (the EMBER_VIRTUAL board only).
 
 The radio's world is the air file (JSON), which the launcher (ember_host.virtual) reads afresh
-each time this module asks for it: at every join attempt (connect() and the automatic retries)
-and every scan():
+and hands over each time this module asks for it: at every join attempt (connect() and the
+automatic retries) and every scan():
 
   {"networks": [{"ssid": "lab", "password": "secret123", "rssi": -55, "channel": 6,
                  "drop_after_s": 5, "down_s": 2}],
@@ -47,10 +47,18 @@ _down = {}  # ssid: ticks_ms until which it is out of the air
 _names = ["mpy-esp32", "XX"]  # hostname, country
 
 
+# The launcher writes the air into $EMBER_VIRTUAL_AIR when asked. Opened at import: virtual_main
+# imports this module before it mounts the image at "/", which hides the host's paths.
+_air_path = os.getenv("EMBER_VIRTUAL_AIR")
+_air_file = open(_air_path, "rb") if _air_path else None
+
+
 def _air():
-    if not os.getenv("EMBER_VIRTUAL_CONTROL"):  # no launcher: an empty air
+    if _air_file is None:  # no launcher: an empty air
         return {}
-    return json.loads(machine._ask("air"))
+    machine._ask("air")
+    _air_file.seek(0)
+    return json.loads(_air_file.read())
 
 
 def _visible(air):

@@ -15,9 +15,12 @@ import os
 import vfs
 
 # Imported before the mount hides the host's paths: they open their host files now (RTC
-# memory; the OTA flash when the launcher gives one).
-import esp32  # noqa: F401
+# memory, the air, the OTA flash when the launcher gives one).
 import machine  # noqa: F401
+import network  # noqa: F401
+
+if os.getenv("EMBER_VIRTUAL_FLASH"):
+    import esp32  # noqa: F401
 
 
 class FileFlash:
