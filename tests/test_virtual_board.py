@@ -15,7 +15,7 @@ import time
 
 import pytest
 from ember_host import boards, device
-from ember_host.virtual import MAC, VirtualBoard
+from ember_host.virtual import MAC, SIM_HEAP, VirtualBoard
 from littlefs import LittleFS
 from test_firmware_build import MPY_DIR, NPROC, PY, VERSION, build_sh, commands, fetch
 from virtual_support import BOARD, image
@@ -120,11 +120,13 @@ with open("/data/log.tmp", "w") as f:
     f.write("written by the board")
 os.rename("/data/log.tmp", "/data/log.txt")
 print("fs", os.statvfs("/")[0], os.statvfs("/")[2])
+import gc
+print("heap", gc.mem_free() + gc.mem_alloc())
 while True:
     time.sleep(1)
 """
     img = boot_image(tmp_path, script)
-    with VirtualBoard(virtual_firmware, img) as board:
+    with VirtualBoard(virtual_firmware, img, heap="48k") as board:
         board.power_on()
         m = board.expect(r"^files (\[.*\]) (.*)$")
         assert m.group(1) == "['boot.py', 'config.json']"
@@ -132,6 +134,8 @@ while True:
         assert board.expect(r"^fs (\d+) (\d+)$").groups() == (
             str(FS.block_size), str(FS.block_count)
         )
+        heap = int(board.expect(r"^heap (\d+)$").group(1))  # less the GC's own tables
+        assert 0.9 * (48 * 1024 + SIM_HEAP) < heap < 48 * 1024 + SIM_HEAP
     lfs = mount(img)
     with lfs.open("/data/log.txt", "r") as f:
         assert f.read() == "written by the board"
@@ -385,3 +389,21 @@ def test_only_the_virtual_board_freezes_the_simulation():
     for manifest in (ROOT / "manifest.py", *ROOT.glob("boards/*/manifest.py")):
         if manifest.parent.name != BOARD:
             assert '"sim"' not in manifest.read_text() and BOARD not in manifest.read_text()
+
+
+def test_the_heap_allowance_covers_what_the_simulation_takes(tmp_path, virtual_firmware):
+    (tmp_path / "rtc").write_bytes(b"")
+    (tmp_path / "air").write_bytes(b"{}")
+    script = (
+        "import gc, json, os, socket, time, vfs\n"
+        "gc.collect(); a = gc.mem_alloc()\n"
+        "import machine, network\n"
+        "gc.collect(); print(gc.mem_alloc() - a)\n"
+    )
+    env = {"MICROPYPATH": ".frozen", "EMBER_VIRTUAL_RTC": str(tmp_path / "rtc"),
+           "EMBER_VIRTUAL_AIR": str(tmp_path / "air")}
+    out = subprocess.run([str(virtual_firmware), "-X", "heapsize=64k", "-c", script], env=env,
+                         capture_output=True, text=True, timeout=30)
+    taken = int(out.stdout)
+    # Added to the heap asked for (machine and network are C on a board); not much more.
+    assert SIM_HEAP - 1024 < taken <= SIM_HEAP
