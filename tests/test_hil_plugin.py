@@ -248,6 +248,22 @@ def test_without_a_board_the_suite_skips_saying_why(tmp_path):
     assert "no --hil-board: the HIL suite needs a board (docs/hil.md)" in proc.stdout
 
 
+def test_a_board_that_does_not_answer_fails_the_run_with_esptool_s_reason(tmp_path):
+    dist = make_release(tmp_path, "EMBER_ESP32")
+    args = ["--hil-board", "EMBER_ESP32", "--hil-port", "/dev/ember-hil-none"]
+    args += ["--hil-release", str(dist), "--hil-artifacts", "out"]
+    wifi = {"EMBER_HIL_WIFI_SSID": "lab", "EMBER_HIL_WIFI_PASSWORD": "lab-password"}
+    proc = run_pytest(tmp_path, *args, **wifi)
+    assert proc.returncode == 1 and "2 errors" in proc.stdout
+    assert "RuntimeError: esptool failed: " in proc.stdout and "/dev/ember-hil-none" in proc.stdout
+    report = json.loads((tmp_path / "out" / "hil-report.json").read_text())
+    assert report["summary"] == {"failed": 2} and report["board"] == "EMBER_ESP32"
+    # Without the network's name nothing is tried: the settings come from the environment only.
+    proc = run_pytest(tmp_path, *args)
+    assert proc.returncode == 4
+    assert "ember-hil: set EMBER_HIL_WIFI_SSID, EMBER_HIL_WIFI_PASSWORD" in proc.stderr
+
+
 needs_virtual = pytest.mark.skipif(
     not virtual.FIRMWARE.is_file(),
     reason=f"no virtual board firmware ({virtual.FIRMWARE}): ./build.sh EMBER_VIRTUAL",

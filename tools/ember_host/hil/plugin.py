@@ -141,14 +141,20 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("hil_reboots") is not None)
 
 
-@pytest.fixture(scope="session")
-def device(request):
-    """The device under test, ready: base_url, ip, port, id, version, secret, console, log."""
-    s = _session(request.config)
+def _live(config):
+    """The session, or a skip saying why there is none (no board asked for, or no firmware)."""
+    s = _session(config)
     if s is None:
         pytest.skip("no --hil-board: the HIL suite needs a board (docs/hil.md)")
     if isinstance(s, str):
         pytest.skip(s)
+    return s
+
+
+@pytest.fixture(scope="session")
+def device(request):
+    """The device under test, ready: base_url, ip, port, id, version, secret, console, log."""
+    s = _live(request.config)
     if s.device is None:
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
 
@@ -163,10 +169,7 @@ def device(request):
 @pytest.fixture(scope="session")
 def hil_report(request):
     """The run's report: `hil_report.timing(name, seconds)`, `hil_report.heap_figure(name, n)`."""
-    s = _session(request.config)
-    if not isinstance(s, Session):
-        pytest.skip("no --hil-board")
-    return s.report
+    return _live(request.config).report
 
 
 def pytest_runtest_setup(item):
@@ -199,12 +202,13 @@ def pytest_sessionfinish(session):
     s = _session(session.config)
     if isinstance(s, Session):
         s.close()
-        if s.console is not None:
+        if s.report.tests:  # also when provisioning failed: the report says so
             s.report.timing("session", time.monotonic() - s.started)
+            s.artifacts.mkdir(parents=True, exist_ok=True)
             s.report.write(s.artifacts / "hil-report.json")
 
 
 def pytest_terminal_summary(terminalreporter, config):
     s = _session(config)
-    if isinstance(s, Session) and s.console is not None:
+    if isinstance(s, Session) and s.report.tests:
         terminalreporter.write_line(f"ember-hil: serial log and hil-report.json in {s.artifacts}/")
