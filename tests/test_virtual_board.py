@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from ember_host import boards, device
+from ember_host import boards, device, provision
 from ember_host.virtual import MAC, SIM_HEAP, VirtualBoard
 from littlefs import LittleFS
 from test_firmware_build import MPY_DIR, NPROC, PY, VERSION, build_sh, commands, fetch
@@ -109,6 +109,40 @@ def test_watchdog_restarts_a_starved_board_with_cause_watchdog(tmp_path, virtual
         board.expect("^boot 3$")  # WDT_RESET
         time.sleep(1)  # no watchdog after the reset: it was not made again
         assert board.boots == ["power", "watchdog"]
+
+
+SOFT = """
+import machine, time
+print("boot", machine.reset_cause())
+if machine.reset_cause() == machine.PWRON_RESET:
+    machine.WDT(timeout=500).feed()
+    machine.soft_reset()
+while True:  # armed before the soft reset and never fed since
+    time.sleep_ms(100)
+"""
+
+
+def test_a_soft_reset_keeps_the_watchdog_running(tmp_path, virtual_firmware):
+    with VirtualBoard(virtual_firmware, boot_image(tmp_path, SOFT)) as board:
+        board.power_on()
+        board.expect("^boot 1$")
+        board.expect(r"^virtual: machine\.soft_reset\(\): restart, reset cause soft$")
+        board.expect("^boot 5$")  # SOFT_RESET
+        board.expect("^virtual: watchdog: no feed for 500 ms: restart, reset cause watchdog$")
+        board.expect("^boot 3$")
+        assert board.boots == ["power", "soft", "watchdog"]
+
+
+def test_ember_provision_writes_the_virtual_boards_image(tmp_path):
+    cfg = tmp_path / "device.json"
+    cfg.write_text(json.dumps(CONFIG))
+    out = tmp_path / "unit.img"
+    args = ["image", "--board", BOARD, "--config", str(cfg), "--out", str(out)]
+    assert provision.main(args) == 0
+    assert out.stat().st_size == FS.size == FS.block_count * FS.block_size
+    lfs = mount(out)  # kept: a file must not outlive its LittleFS
+    with lfs.open("/config.json", "r") as f:
+        assert json.loads(f.read())["device_id"] == "unit-0001"
 
 
 def test_flash_writes_land_in_the_image_file(tmp_path, virtual_firmware):

@@ -397,6 +397,8 @@ def main(argv=None):
             return 1
         board = VirtualBoard(a.firmware, image, a.air, dict(a.runtime), a.hold_button, a.heap,
                              mac=a.mac, ota=a.ota)
+        # Terminated (kill, a CI timeout): powered off as on Ctrl-C, no orphan left serving.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         try:
             board.power_on(stdout=a.serial_fd)
             while board.running():
