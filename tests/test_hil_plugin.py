@@ -203,6 +203,18 @@ def test_console_timeout_quotes_the_last_lines(pty_console):
     assert "line 99\n" in message and "line 69\n" not in message  # the last 30
 
 
+def test_console_on_a_pyserial_url():
+    """A port given as a URL (rfc2217:// for a board on another machine): loop:// reads back
+    what is written to it."""
+    console = Console("loop://")
+    try:
+        console.serial.write(b"ember: ready http://10.1.2.3:80/ id=unit-9 version=v2\r\n")
+        _, m = console.expect(r"ember: ready (\S+)", timeout=5)
+        assert m.group(1) == "http://10.1.2.3:80/"
+    finally:
+        console.close()
+
+
 def test_setup_mode_instead_of_ready_fails_at_once_with_the_log(pty_console):
     console, write = pty_console
     write(b"ember: joining attempt=4 ssid=lab\nember: join-failed attempt=4 status=no-ap\n")

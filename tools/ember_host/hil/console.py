@@ -66,10 +66,11 @@ class Console:
     TAIL = 30  # lines quoted in a timeout's message
 
     def __init__(self, port, baud=115200):
-        # Opened with RTS and DTR released: asserting either on open would hold an auto-reset board
-        # in reset, or in its bootloader.
-        self.serial = serial.Serial()
-        self.serial.port, self.serial.baudrate, self.serial.timeout = port, baud, 0.1
+        # A device path, or a pyserial URL: rfc2217://host:port reaches a board on another
+        # machine (esptool takes the same). Opened with RTS and DTR released: asserting either on
+        # open would hold an auto-reset board in reset, or in its bootloader.
+        self.serial = serial.serial_for_url(port, do_not_open=True)
+        self.serial.baudrate, self.serial.timeout = baud, 0.1
         self.serial.rts = self.serial.dtr = False
         self.serial.open()
         self.opened = time.monotonic()

@@ -31,7 +31,11 @@ def pytest_addoption(parser):
         help="the board under test: EMBER_ESP32, EMBER_ESP32_S3, EMBER_ESP32_C3, EMBER_ESP8266, "
         "or EMBER_UNIX (= EMBER_VIRTUAL, the virtual board)",
     )
-    g.addoption("--hil-port", help="the board's serial port, e.g. /dev/serial/by-id/usb-...")
+    g.addoption(
+        "--hil-port",
+        help="the board's serial port (/dev/serial/by-id/usb-...), or a pyserial URL "
+        "(rfc2217://host:port)",
+    )
     g.addoption(
         "--hil-release",
         help="dist/<BOARD>/ or a GitHub release's <BOARD>-<tag>-manifest.json; for the virtual "
