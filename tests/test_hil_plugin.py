@@ -215,6 +215,20 @@ def test_console_on_a_pyserial_url():
         console.close()
 
 
+def test_reset_pulls_en_low_with_gpio0_high():
+    """The auto-reset circuit: RTS drives EN, DTR drives GPIO0 (both inverted). A reset is RTS
+    asserted and released while DTR stays released, or the chip would boot its ROM loader."""
+    console = Console("loop://")
+    lines = []
+    console.serial._update_rts_state = lambda: lines.append(("RTS", console.serial.rts))
+    console.serial._update_dtr_state = lambda: lines.append(("DTR", console.serial.dtr))
+    try:
+        console.reset()
+    finally:
+        console.close()
+    assert lines == [("DTR", False), ("RTS", True), ("RTS", False)]
+
+
 def test_setup_mode_instead_of_ready_fails_at_once_with_the_log(pty_console):
     console, write = pty_console
     write(b"ember: joining attempt=4 ssid=lab\nember: join-failed attempt=4 status=no-ap\n")
