@@ -250,13 +250,29 @@ async def case_empty_secrets_keep_the_current_ones():
 async def case_a_configured_device_takes_new_secrets():
     device = Device(config=dict(CONFIGURED))
     app, client = portal(device)
-    form = first_setup_form(current_secret=SECRET, wifi_password="", wifi_open="1")
+    form = first_setup_form(current_secret=SECRET, wifi_password="", wifi_open="1", device_id="")
     form["admin_secret"] = "a-brand-new-secret"
     r = await client.post("/", form=form)
     assert r.status == 200, r
     saved = device.saved[0]
     assert saved["admin_secret"] == "a-brand-new-secret" and saved["wifi_password"] == ""
     assert "device_id" not in saved  # emptied in the form: back to the default
+
+
+async def case_a_config_that_failed_validation_still_guards_and_is_repaired():
+    # As read from flash after a schema change: an unknown field, a bad port, a short secret.
+    raw = dict(CONFIGURED, admin_secret="short-one", http_port=0, colour="red")
+    device = Device(config=raw)
+    app, client = portal(device)
+    assert (await client.get("/setup.json")).json()["secret_required"] is True
+    form = first_setup_form(current_secret=SECRET)
+    assert (await client.post("/", form=form)).status == 403
+    form = {"current_secret": "short-one", "wifi_ssid": "lab", "admin_secret": SECRET}
+    r = await client.post("/", form=form)
+    assert r.status == 200, r
+    # The valid fields kept (left out of the form: the Wi-Fi password, the device ID), the
+    # invalid ones dropped or replaced.
+    assert device.saved == [dict(CONFIGURED, http_port=80)]
 
 
 async def case_a_failed_write_is_reported_and_does_not_reboot():

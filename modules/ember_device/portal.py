@@ -6,6 +6,8 @@ the device's config. Imported only in setup mode (its heap is the board's, ~30 K
 
     device.config            the current config (a dict) or None. With one, its admin_secret
                              must be given to change anything, and empty secret fields keep it.
+                             It may be one that failed validation, as read from flash: its
+                             secret still guards it, and only its valid fields are kept.
     device.scan()            [(ssid, rssi, secured)], strongest first: ssid str (bytes are
                              decoded), rssi dBm int, secured bool. Blocks the loop while it scans.
     device.save_config(cfg)  writes a validated config atomically (OSError if it cannot)
@@ -22,10 +24,12 @@ Routes:
                      secured]], "values": the current non-secret fields}; every load rescans.
     POST /           the form, urlencoded: wifi_ssid, wifi_password, wifi_open (any value:
                      an open network, empty password), admin_secret, device_id, hostname, and
-                     current_secret when a config exists. Answers JSON: 200 {"saved": true,
-                     "ssid"} and the reboot; 400 {"errors": {field: message}} from
-                     `ember_device.config.validate`; 403 {"errors": {"current_secret": ...}};
-                     500 when the config could not be written. No answer holds a secret.
+                     current_secret when a config exists. A field left out keeps its current
+                     value; emptied, a secret keeps it too and any other field is cleared (its
+                     default). Answers JSON: 200 {"saved": true, "ssid"} and the reboot; 400
+                     {"errors": {field: message}} from `ember_device.config.validate`; 403
+                     {"errors": {"current_secret": ...}}; 500 when the config could not be
+                     written. No answer holds a secret.
     anything else    302 to http://<ap ip>[:port]/ : the OS connectivity probes (/generate_204,
                      /hotspot-detect.html, /connecttest.txt, ...) get this instead of their
                      expected answer, which makes the phone or laptop show the page. A request
@@ -39,7 +43,8 @@ from ember.auth import equal
 from . import config
 from .setup_page import PAGE
 
-# The form's config fields; a secret left empty keeps the current value.
+# The form's config fields. One left out keeps the current value; emptied, a secret keeps it too,
+# any other field is cleared.
 _FIELDS = ("wifi_ssid", "wifi_password", "admin_secret", "device_id", "hostname")
 _SHOWN = ("wifi_ssid", "device_id", "hostname")  # current values the page may show
 _PAGE_HEADERS = {"Content-Encoding": "gzip", "Cache-Control": "no-store"}
@@ -48,9 +53,9 @@ _PAGE_HEADERS = {"Content-Encoding": "gzip", "Cache-Control": "no-store"}
 def setup_app(device, port=None):
     """The portal app for `device`. `port`: where it is served, for the redirects; None: the
     port the app listens on (80 when it is not listening: in-process tests)."""
-    # Few slots, short timeouts: a phone opens several probe connections at once and may leave
-    # them open, and each slot costs ~2 KB of a small heap.
-    app = App(max_connections=4, max_body=1024, header_timeout=5, idle_timeout=5)
+    # Three slots (the page, its fetch, an OS probe), short timeouts: a phone opens probe
+    # connections and may leave them open, and each slot costs ~2 KB of a small heap.
+    app = App(max_connections=3, max_body=1024, header_timeout=5, idle_timeout=5)
     ours = device.ap_ip
     ours_with_port = ours + ":"
 
@@ -124,12 +129,17 @@ def _submit(device, form):
     if current and current.get("admin_secret"):
         if not equal(form.get("current_secret") or "", current["admin_secret"]):
             return 403, {"errors": {"current_secret": "does not match the admin secret"}}
-    raw = dict(current) if current else {}  # fields the form does not show (http_port) stay
+    raw = {}
+    if current:  # each current field that is valid on its own (http_port is not in the form)
+        for key in config.FIELDS:
+            value = current.get(key)
+            if value is not None and not config.FIELDS[key][2](value):
+                raw[key] = value
     for key in _FIELDS:
         value = form.get(key)
         if value:
             raw[key] = value
-        elif key not in config.SECRETS:
+        elif value is not None and key not in config.SECRETS:
             raw.pop(key, None)  # emptied: the default, or "is required"
     if form.get("wifi_open"):
         raw["wifi_password"] = ""
