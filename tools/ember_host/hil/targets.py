@@ -115,17 +115,17 @@ class VirtualTarget:
 
     virtual = True
 
-    def __init__(self, firmware=None, runtime=None, heap=VIRTUAL_HEAP):
+    def __init__(self, firmware=None, heap=VIRTUAL_HEAP):
         path = Path(firmware) if firmware else virtual.FIRMWARE
         self.firmware = path / "micropython" if path.is_dir() else path
         if not self.firmware.is_file():
             raise Unavailable(
                 f"no virtual board firmware at {self.firmware}: build it with "
-                f"./build.sh {VIRTUAL} --app tests/hil/hil_app.py (or pass --hil-release)"
+                f"./build.sh {VIRTUAL} (or pass --hil-release)"
             )
         self.name, self.port = VIRTUAL, None
-        # Short network timeouts: the simulated radio answers at once.
-        self.runtime = {"join_timeout_ms": 2000, **(runtime or {})}
+        # A short join timeout: the simulated radio answers at once.
+        self.runtime = {"join_timeout_ms": 2000}
         self.heap = heap
         self.board = self.image = self.air = self._dir = None
         self._master = self._slave = None
