@@ -273,6 +273,10 @@ async def case_a_config_that_failed_validation_still_guards_and_is_repaired():
     # The valid fields kept (left out of the form: the Wi-Fi password, the device ID), the
     # invalid ones dropped or replaced.
     assert device.saved == [dict(CONFIGURED, http_port=80)]
+    device = Device(config=dict(CONFIGURED, admin_secret=123456))  # not even a string
+    app, client = portal(device)
+    assert (await client.post("/", form=first_setup_form())).status == 403
+    assert (await client.post("/", form=first_setup_form(current_secret="123456"))).status == 200
 
 
 async def case_a_failed_write_is_reported_and_does_not_reboot():

@@ -117,18 +117,24 @@ def _state(device):
     return {
         "device_id": device.device_id,
         "firmware": device.firmware,
-        "secret_required": bool(current and current.get("admin_secret")),
+        "secret_required": _secret(current) is not None,
         "networks": networks,
         "values": values,
     }
 
 
+def _secret(current):
+    """The admin secret that guards the current config, or None (no config, or none in it)."""
+    secret = current.get("admin_secret") if current else None
+    return str(secret) if secret else None  # str: a config that failed validation may hold 0
+
+
 def _submit(device, form):
     """(status, JSON body) for a posted form; saves the config when it is valid."""
     current = device.config
-    if current and current.get("admin_secret"):
-        if not equal(form.get("current_secret") or "", current["admin_secret"]):
-            return 403, {"errors": {"current_secret": "does not match the admin secret"}}
+    secret = _secret(current)
+    if secret is not None and not equal(form.get("current_secret") or "", secret):
+        return 403, {"errors": {"current_secret": "does not match the admin secret"}}
     raw = {}
     if current:  # each current field that is valid on its own (http_port is not in the form)
         for key in config.FIELDS:
