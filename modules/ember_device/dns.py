@@ -107,10 +107,11 @@ async def serve(ip, port=53, ready=None):
                     query, peer = sock.recvfrom(_MAX)
                 else:
                     query, peer = await loop.sock_recvfrom(sock, _MAX)
-            except OSError:  # EAGAIN after a wake-up without data, an ICMP error from a peer
-                continue
-            except MemoryError:  # the heap is short for a moment (a page being sent): wait
-                await sleep_ms(50)
+            except (OSError, MemoryError):
+                # EAGAIN after a wake-up without data, an ICMP error from a peer, or the heap
+                # short for a moment (a page being sent): wait a little (an error that repeats
+                # must not spin the loop) and read again.
+                await sleep_ms(20)
                 continue
             try:
                 reply = answer(query, tail)
