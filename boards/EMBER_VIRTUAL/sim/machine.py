@@ -81,7 +81,7 @@ def reset_cause():
 
 def unique_id():
     """The base MAC, as on an ESP32."""
-    mac = os.getenv("EMBER_VIRTUAL_MAC") or "02:00:00:00:00:01"
+    mac = os.getenv("EMBER_VIRTUAL_MAC") or "02:45:4d:00:00:01"  # the launcher's default
     return bytes(int(x, 16) for x in mac.split(":"))
 
 
@@ -143,8 +143,6 @@ class Pin:
     OPEN_DRAIN = 7
     PULL_DOWN = 1
     PULL_UP = 2
-    IRQ_RISING = 1
-    IRQ_FALLING = 2
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self._id = id
