@@ -400,3 +400,21 @@ def test_safe_mode_left_on_request(board):
     board.boot()
     assert board.status()["safe_mode"] is False
     assert httpx.get(board.url + "/").text == "frozen 1"
+
+
+def test_safe_mode_record_rejects_what_it_did_not_write(tmp_path, monkeypatch):
+    """RTC memory after an OTA to another build, or a corrupt file, reads as a count of 0."""
+    from ember_device import safemode
+
+    monkeypatch.setattr(safemode, "FILE", str(tmp_path / "boots"))
+    for _ in range(safemode.LIMIT):
+        assert safemode.boot_started() is False
+    raw = (tmp_path / "boots").read_bytes()
+    assert raw[:4] == b"EMsm" and raw[4] == safemode.LIMIT
+    assert safemode.boot_started() is True  # the fourth
+    for garbage in (raw[:6] + bytes((raw[6] ^ 1, raw[7])), b"EMsm\x09\x01", os.urandom(64)):
+        (tmp_path / "boots").write_bytes(garbage)
+        assert safemode.state() == {"safe_mode": False, "unhealthy_boots": 0}
+        assert safemode.boot_started() is False
+    safemode.healthy()
+    assert safemode.state()["unhealthy_boots"] == 0

@@ -179,10 +179,12 @@ def from_release(release, board):
     return Payload("firmware", data, manifest["ember_version"])
 
 
-def from_firmware(path, version):
+def from_firmware(path, version=None):
+    """An app image file; `version`, if given, is what the device must report once it runs it
+    (an image's own descriptor version need not be: MicroPython's builds leave it empty)."""
     data = Path(path).read_bytes()
-    info = _image(data, path)
-    return Payload("firmware", data, version or info["version"] or None)
+    _image(data, path)
+    return Payload("firmware", data, version)
 
 
 def from_app(path):
