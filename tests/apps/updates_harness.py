@@ -44,6 +44,9 @@ class Device:
         self.update = {}
         self.app = None
 
+    def secret(self):
+        return self.config["admin_secret"]
+
     def status(self):
         out = {"board": "EMBER_VIRTUAL", "firmware": self.firmware, "app": self.app,
                "uptime_s": time.ticks_diff(time.ticks_ms(), started) // 1000
