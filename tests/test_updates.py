@@ -418,3 +418,6 @@ def test_safe_mode_record_rejects_what_it_did_not_write(tmp_path, monkeypatch):
         assert safemode.boot_started() is False
     safemode.healthy()
     assert safemode.state()["unhealthy_boots"] == 0
+    for _ in range(safemode.LIMIT + 2):  # soft resets (the REPL's Ctrl-D) are not counted
+        assert safemode.boot_started(count=False) is False
+    assert safemode.state()["unhealthy_boots"] == 0

@@ -74,13 +74,14 @@ def _store(count, flags):
             f.write(rec)
 
 
-def boot_started():
+def boot_started(count=True):
     """Count this boot; True when it is to run in safe mode (the count before it reached
-    LIMIT, or safe mode was on already)."""
-    count, flags = _load()
-    if count >= LIMIT:
+    LIMIT, or safe mode was on already). `count=False` for a soft reset (Ctrl-D at the REPL,
+    mpremote): someone at the console, not a crash."""
+    n, flags = _load()
+    if n >= LIMIT:
         flags |= _SAFE
-    _store(count + 1, flags)
+    _store(n + 1 if count else n, flags)
     return bool(flags & _SAFE)
 
 

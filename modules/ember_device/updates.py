@@ -24,7 +24,7 @@ _busy = []  # one upload at a time: both kinds write where the next boot reads
 def boot(device):
     """First thing at boot: count it, and find out what became of the last firmware update.
     Sets device.safe_mode and device.update; True when the app must not run."""
-    device.safe_mode = safemode.boot_started()
+    device.safe_mode = safemode.boot_started(count=device.reset_cause != "soft")
     device.update = {}
     try:
         rec = ota.boot_check()

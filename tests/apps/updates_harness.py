@@ -43,6 +43,7 @@ class Device:
         self.safe_mode = False
         self.update = {}
         self.app = None
+        self.reset_cause = "power"
 
     def secret(self):
         return self.config["admin_secret"]
