@@ -58,13 +58,15 @@ def _board_file(name):
 
 def _write_version_module():
     # Generated (never committed): the firmware reports the version it was built from.
-    gen = os.path.join(_top, "build", "gen")
-    path = os.path.join(gen, "ember_build.py")
+    # A folder per board and app: builds of others may run at the same time.
     board = _board()
+    app = os.path.splitext(os.path.basename(_app))[0]
+    gen = os.path.join(_top, "build", "gen", board + "-" + app)
+    path = os.path.join(gen, "ember_build.py")
     with open(_board_file(board)) as f:
         setup_pin = json.load(f).get("setup_pin")
     text = "VERSION = %r\nAPP = %r\nBOARD = %r\nSETUP_PIN = %r\n" % (
-        _version(), os.path.splitext(os.path.basename(_app))[0], board, setup_pin
+        _version(), app, board, setup_pin
     )
     os.makedirs(gen, exist_ok=True)
     old = open(path).read() if os.path.exists(path) else None

@@ -16,7 +16,7 @@ def endpoints(device):
     api = App()
 
     async def authorize(req):
-        secret = device.config.get("admin_secret") if device.config else None
+        secret = config.secret(device.config)
         if not secret:
             raise HTTPError(403, "no admin secret is provisioned")
         scheme = (req.raw_headers.get(b"authorization") or b"")[:6].lower()

@@ -94,7 +94,8 @@ def validate(raw):
 
 
 def load(path=PATH):
-    """Read and validate a config file: (config, None), or (None, [(field, message), ...])."""
+    """Read and validate a config file: (config, None), or (what was read, [(field, message),
+    ...]) where what was read is the invalid dict, or None (no file, not JSON, not an object)."""
     try:
         with open(path) as f:
             raw = json.load(f)
@@ -105,7 +106,7 @@ def load(path=PATH):
     try:
         return validate(raw), None
     except ConfigError as e:
-        return None, e.errors
+        return (raw if isinstance(raw, dict) else None), e.errors
 
 
 def save(cfg, path=PATH):
@@ -118,6 +119,13 @@ def save(cfg, path=PATH):
         json.dump(cfg, f)
     os.rename(tmp, path)
     return cfg
+
+
+def secret(cfg):
+    """The admin secret guarding `cfg`, or None. A config that failed validation still has one:
+    changing it must not be open to anyone near the setup AP."""
+    value = cfg.get("admin_secret") if cfg else None
+    return str(value) if value else None  # str: an invalid config may hold a number
 
 
 def redacted(cfg):

@@ -117,22 +117,16 @@ def _state(device):
     return {
         "device_id": device.device_id,
         "firmware": device.firmware,
-        "secret_required": _secret(current) is not None,
+        "secret_required": config.secret(device.config) is not None,
         "networks": networks,
         "values": values,
     }
 
 
-def _secret(current):
-    """The admin secret that guards the current config, or None (no config, or none in it)."""
-    secret = current.get("admin_secret") if current else None
-    return str(secret) if secret else None  # str: a config that failed validation may hold 0
-
-
 def _submit(device, form):
     """(status, JSON body) for a posted form; saves the config when it is valid."""
     current = device.config
-    secret = _secret(current)
+    secret = config.secret(device.config)
     if secret is not None and not equal(form.get("current_secret") or "", secret):
         return 403, {"errors": {"current_secret": "does not match the admin secret"}}
     raw = {}

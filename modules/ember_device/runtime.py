@@ -89,7 +89,7 @@ class Device:
         gc.collect()
         net = {"mode": self.mode, "state": self.net, "ip": self.ip or self.ap_ip}
         if self.config:
-            net["ssid"] = self.config["wifi_ssid"]
+            net["ssid"] = self.config.get("wifi_ssid")
         if self.net == "connected":
             net["rssi"] = wifi.rssi(self.sta)
         out = {
@@ -151,15 +151,14 @@ async def _boot(device):
     wifi.access_point().active(False)  # ESP8266 keeps its AP on from flash
     reason = None
     cfg, problems = config.load()
+    device.config = cfg  # an invalid one too: its admin secret still guards setup mode
+    device.device_id = (not problems and cfg.get("device_id")) or "ember-" + wifi.mac_suffix()
     if problems:
         for field, message in problems:
             say("config", "field=%s error=%s" % (field, message))
         reason = "no-config" if not _exists(config.PATH) else "invalid-config"
-    else:
-        device.config = cfg
-        device.device_id = cfg.get("device_id") or "ember-" + wifi.mac_suffix()
-        if _button_held(b["setup_pin"]):
-            reason = "button"
+    elif _button_held(b["setup_pin"]):
+        reason = "button"
     if reason is None:
         network.hostname(cfg.get("hostname") or device.device_id)  # before connect(): DHCP, mDNS
         device.sta = sta = wifi.start_station()
@@ -283,7 +282,7 @@ async def _setup_mode(device, reason):
     app = portal.setup_app(device)
     app.mount(PREFIX, endpoints(device))
     asyncio.create_task(dns.serve(device.ap_ip, b["dns_port"]))
-    if device.config:
+    if reason in ("join-failed", "button"):  # a valid config: its station is tried again
         device.reboot("setup-retry", b["setup_retry_ms"])
 
     def ready(port):
