@@ -20,7 +20,7 @@ import pytest
 from ember_host import boards, esp, release, virtual
 from ember_host.hil import targets
 from ember_host.hil.console import Console, ConsoleTimeout, Line, parse
-from ember_host.hil.session import Device
+from ember_host.hil.session import Device, NotReady
 from ember_host.target import ProvisionError
 from firmware_support import synthetic_build
 from test_provision import mount, read
@@ -235,11 +235,32 @@ def test_setup_mode_instead_of_ready_fails_at_once_with_the_log(pty_console):
     write(b"ember: setup ap=ember-setup-a1b2c3 reason=join-failed\n")
     device = Device(ESP32, console, "s3cret-s3cret")
     start = time.monotonic()
-    with pytest.raises(ConsoleTimeout) as e:
+    with pytest.raises(NotReady) as e:
         device.wait_ready(timeout=30)
     assert time.monotonic() - start < 5
-    assert "went to setup mode instead of serving" in str(e.value)
+    assert "setup mode instead of serving: ember: setup ap=ember-setup-a1b2c3" in str(e.value)
     assert "join-failed attempt=4 status=no-ap" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        b"ember: error where=server reason=MemoryError memory allocation failed",
+        b"ember: safe-mode boots=4 reason=3 boots in a row did not reach healthy",
+        b"ember: app-fallback file=/demo.py reason=import failed: SyntaxError: invalid syntax",
+        b"Traceback (most recent call last):",
+    ],
+)
+def test_ready_after_trouble_is_not_ready(pty_console, trouble):
+    """A device that crashed and was reset on the way, or serves without the app it was given,
+    is not the device to test, even once it says ready."""
+    console, write = pty_console
+    write(b"ember: boot version=v1 board=EMBER_ESP32 reset=power\n" + trouble + b"\n")
+    write(b"ember: boot version=v1 board=EMBER_ESP32 reset=hard\n")
+    write(b"ember: ready http://10.0.0.7:80/ id=unit-7 version=v1\n")
+    with pytest.raises(NotReady) as e:
+        Device(ESP32, console, "s3cret-s3cret").wait_ready(timeout=5)
+    assert str(e.value).startswith("ready after " + trouble.decode())
 
 
 # -- the plugin as pytest loads it (entry point), in a directory of its own --------------------

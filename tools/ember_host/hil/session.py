@@ -7,11 +7,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .console import Console, ConsoleTimeout, parse
+from .console import Console, parse
 
 # The runtime's ready line, or the line saying it went to setup mode instead (then it never
 # serves: no use waiting out the timeout).
 READY_OR_SETUP = r"ember: (ready|setup) "
+# Lines that make a device that then says ready not the one to test: it crashed on the way (and
+# was reset), serves without its app (safe mode), or serves another app than the one provisioned.
+TROUBLE = re.compile(r"ember: (error|safe-mode|app-fallback) |Traceback \(most recent call last\)")
+
+
+class NotReady(AssertionError):
+    """The device did not come up as provisioned: the message quotes the console since reset."""
 
 
 @dataclass
@@ -52,19 +59,20 @@ class Device:
 
     def wait_ready(self, timeout, after=0):
         """Wait for a ready line at or after console position `after` and take the address and
-        identity from it; seconds waited. A setup line instead fails at once, with the log."""
+        identity from it; seconds waited. A setup line instead fails at once, and so does a ready
+        line after trouble (TROUBLE), each with the console since `after`."""
         start = time.monotonic()
         pos, m = self.console.expect(READY_OR_SETUP, timeout, after)
         text = self.console.lines[pos][1]
         line = parse(text)
         if m.group(1) == "setup":
-            raise ConsoleTimeout(
-                f"the device went to setup mode instead of serving: {text}\n"
-                f"{self.console.text(after)}"
-            )
+            raise NotReady(f"setup mode instead of serving: {text}\n{self.console.text(after)}")
+        trouble = [t for _, t in self.console.lines[after:pos] if TROUBLE.search(t)]
+        if trouble:
+            raise NotReady(f"ready after {trouble[0]}\n{self.console.text(after)}")
         url = re.fullmatch(r"http://([^:/]+):(\d+)/", line.args[0] if line.args else "")
         if not url or "id" not in line.fields or "version" not in line.fields:
-            raise ConsoleTimeout(f"a ready line not in the documented format: {text}")
+            raise NotReady(f"a ready line not in the documented format: {text}")
         self.ip, self.port = url.group(1), int(url.group(2))
         self.base_url = url.group(0)
         self.id, self.version = line.fields["id"], line.fields["version"]
