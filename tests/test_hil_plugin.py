@@ -272,10 +272,27 @@ def test_ok(device):
 def test_fails(device):
     assert device.id == "someone-else"
 """
+# A test that passes while the device prints a traceback: the handler's exception, on the board.
+CRASH = """
+import httpx
+
+def test_crash(device):
+    r = httpx.get(device.base_url + "crash", timeout=10)
+    assert r.status_code == 500
+"""
+CRASH_APP = """
+import ember
+
+app = ember.App()
+
+@app.get("/crash")
+def crash(req):
+    raise ValueError("on purpose")
+"""
 
 
-def run_pytest(tmp_path, *args, **env_vars):
-    (tmp_path / "test_probe.py").write_text(PROBE)
+def run_pytest(tmp_path, *args, probe=PROBE, **env_vars):
+    (tmp_path / "test_probe.py").write_text(probe)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EMBER_HIL_", "EMBER_ADMIN"))}
     env.update(env_vars)
     return subprocess.run(
@@ -369,3 +386,15 @@ def test_the_workflow_and_the_docs_run_the_same_command_on_every_board():
     assert sorted(json.loads(matrix.group(1))) == sorted(FLASHABLE)
     labels = (boards.ROOT / ".github" / "actionlint.yaml").read_text()
     assert all(f"    - {label}\n" in labels for label in ["ember-hil", *FLASHABLE])
+
+
+@needs_virtual
+def test_a_traceback_on_the_console_fails_a_test_that_passed_over_http(tmp_path):
+    (tmp_path / "crash_app.py").write_text(CRASH_APP)
+    args = ["--hil-board", "EMBER_UNIX", "--hil-app", "crash_app.py"]
+    proc = run_pytest(tmp_path, *args, probe=CRASH)
+    assert proc.returncode == 1 and "1 failed" in proc.stdout, proc.stdout
+    assert "the device reported trouble during the test: Traceback (most recent call last):" in (
+        proc.stdout
+    )
+    assert "ValueError: on purpose" in proc.stdout  # the serial log, in the report
