@@ -1,10 +1,14 @@
-"""The device endpoints, mounted under /_ember on the app (and on the setup portal): status,
+"""The device endpoints, added under /_ember to the app (and to the setup portal): status,
 reboot, and the config. Every one needs the admin secret, as a bearer token or as the password
 of HTTP Basic (any user name), compared in constant time; without a provisioned secret they
-answer 403, so nothing privileged is ever open."""
+answer 403, so nothing privileged is ever open.
 
-from ember import App
+They are routes of the app itself, each wrapped in the secret check, rather than a mounted
+sub-app: on an ESP8266's heap the second App and its mounted copies of the routes cost too much.
+"""
+
 from ember.auth import check_basic, check_bearer, equal
+from ember.dispatch import awaited
 from ember.http import HTTPError
 
 from . import config, updates
@@ -12,20 +16,50 @@ from . import config, updates
 PREFIX = "/_ember"
 
 
-def endpoints(device):
-    api = App()
+class Endpoints:
+    """Adds handlers to `app` under PREFIX, each behind the admin secret (the decorators of an
+    App: route, get, post, put)."""
 
-    async def authorize(req):
-        secret = config.secret(device.config)
-        if not secret:
-            raise HTTPError(403, "no admin secret is provisioned")
-        scheme = (req.raw_headers.get(b"authorization") or b"")[:6].lower()
-        if scheme == b"basic ":
-            await check_basic(req, lambda _user, password: equal(password, secret))
-        else:
-            await check_bearer(req, [secret])
+    def __init__(self, app, device):
+        self.app = app
+        self.device = device
 
-    api.before_request(authorize)
+    def route(self, path, methods):
+        device = self.device
+
+        def register(handler):
+            async def guarded(req, **params):
+                await _authorize(req, config.secret(device.config))
+                return await awaited(handler(req, **params))
+
+            self.app.route(PREFIX + path, methods)(guarded)
+            return handler
+
+        return register
+
+    def get(self, path):
+        return self.route(path, ("GET",))
+
+    def post(self, path):
+        return self.route(path, ("POST",))
+
+    def put(self, path):
+        return self.route(path, ("PUT",))
+
+
+async def _authorize(req, secret):
+    if not secret:
+        raise HTTPError(403, "no admin secret is provisioned")
+    scheme = (req.raw_headers.get(b"authorization") or b"")[:6].lower()
+    if scheme == b"basic ":
+        await check_basic(req, lambda _user, password: equal(password, secret))
+    else:
+        await check_bearer(req, [secret])
+
+
+def install(app, device):
+    """Add the device endpoints to `app`."""
+    api = Endpoints(app, device)
 
     @api.get("/status")
     def status(req):
@@ -59,4 +93,3 @@ def endpoints(device):
         return {"saved": True, "applies": "after reboot"}
 
     updates.routes(api, device)  # /firmware, /app, /safe-mode/exit
-    return api

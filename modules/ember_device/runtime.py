@@ -238,9 +238,9 @@ async def _serve_app(device):
     if module is not None:
         device.app = getattr(module, "__version__", None) or ember_build.APP
     if getattr(module, "DEVICE_ENDPOINTS", True):
-        from .admin import PREFIX, endpoints
+        from . import admin
 
-        app.mount(PREFIX, endpoints(device))
+        admin.install(app, device)
     gc.collect()
 
     def ready(port):
@@ -277,10 +277,10 @@ async def _setup_mode(device, reason):
     device.ap_ip = wifi.start_ap(name)
     say("setup", "ap=%s reason=%s" % (name, reason))
     from . import dns, portal
-    from .admin import PREFIX, endpoints
+    from . import admin
 
     app = portal.setup_app(device)
-    app.mount(PREFIX, endpoints(device))
+    admin.install(app, device)
     asyncio.create_task(dns.serve(device.ap_ip, b["dns_port"]))
     if reason in ("join-failed", "button"):  # a valid config: its station is tried again
         device.reboot("setup-retry", b["setup_retry_ms"])
