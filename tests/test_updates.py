@@ -197,6 +197,10 @@ def test_firmware_that_never_gets_healthy_is_rolled_back_and_reported(board):
     assert fw["state"] == "rolled-back" and fw["rolled_back_from"] == "vC"
     assert fw["running"] == "ota_0"
     assert "ember: rollback running=ota_0 from=vC" in board.output()
+    board.kill()
+    board.boot()  # reported once; the record stays for status
+    assert board.status()["update"]["firmware"]["state"] == "rolled-back"
+    assert "ember: rollback" not in board.output()
 
 
 def _refused(board, r=None, status=None, reason=None):

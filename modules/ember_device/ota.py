@@ -185,16 +185,16 @@ def _write(record):
 
 
 def boot_check():
-    """At boot: the outcome of the last update, or None. Until the new image is marked valid,
-    every boot checks it is still the one running: if not, the bootloader rolled it back (it
-    never came up, or reset before healthy), and that is recorded."""
+    """At boot: (the last update's record or None, True if it was rolled back just now). Until
+    the new image is marked valid, every boot checks it is still the one running: if not, the
+    bootloader rolled it back (it never came up, or reset before healthy)."""
     rec = _read()
     if rec is None or rec["state"] not in ("rebooting", "pending-verify"):
-        return rec
+        return rec, False
     try:
         label = running()[0]
-    except Refused:
-        return rec
+    except Refused:  # the record came over from a board with OTA: nothing to compare
+        return rec, False
     if label == rec["expect"]:
         rec["state"] = "pending-verify"
     else:
@@ -202,7 +202,7 @@ def boot_check():
         rec["rolled_back_from"] = rec["version"]
         rec["running"] = label
     _write(rec)
-    return rec
+    return rec, rec["state"] == "rolled-back"
 
 
 def healthy():

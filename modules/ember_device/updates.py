@@ -23,21 +23,17 @@ _busy = []  # one upload at a time: both kinds write where the next boot reads
 
 def boot(device):
     """First thing at boot: count it, and find out what became of the last firmware update.
-    Sets device.safe_mode and device.update; True when the app must not run."""
+    Sets device.safe_mode (the app must not run) and device.update."""
     device.safe_mode = safemode.boot_started(count=device.reset_cause != "soft")
     device.update = {}
-    try:
-        rec = ota.boot_check()
-    except ota.Refused:  # no firmware updates on this board
-        rec = None
+    rec, rolled_back = ota.boot_check()
     if rec is not None:
         device.update["firmware"] = rec
-        if rec["state"] == "rolled-back":
-            say("rollback", "running=%s from=%s" % (rec["running"], rec["rolled_back_from"]))
+    if rolled_back:
+        say("rollback", "running=%s from=%s" % (rec["running"], rec["rolled_back_from"]))
     if device.safe_mode:
         say("safe-mode", "boots=%d reason=%d boots in a row did not reach healthy"
             % (safemode.state()["unhealthy_boots"], safemode.LIMIT))
-    return device.safe_mode
 
 
 def load_app(device):
@@ -126,7 +122,8 @@ async def _upload(req, device, kind, receive):
 
 
 def routes(api, device):
-    """Add the update endpoints to the /_ember app (its before_request checks the secret)."""
+    """Add the update endpoints under /_ember (`api`: admin.Endpoints, which checks the
+    secret)."""
 
     @api.post("/firmware")
     async def firmware(req):
