@@ -382,7 +382,8 @@ def test_the_workflow_and_the_docs_run_the_same_command_on_every_board():
     said = " ".join(ran).replace(ran[3], "/dev/ember-hil/$BOARD").replace("$BOARD", "<BOARD>")
     assert f"./build.sh hil {said}" in docs.replace("\n", " ")
     # Every flashable board has a job, on a runner whose labels actionlint is told about.
-    matrix = re.search(r"board: \$\{\{ fromJSON\(inputs\.boards \|\| '(.*)'\) \}\}", workflow)
+    assert "board: ${{ fromJSON(needs.firmware.outputs.boards) }}" in workflow
+    matrix = re.search(r"BOARDS: \$\{\{ inputs\.boards \|\| '(.*)' \}\}", workflow)
     assert sorted(json.loads(matrix.group(1))) == sorted(FLASHABLE)
     labels = (boards.ROOT / ".github" / "actionlint.yaml").read_text()
     assert all(f"    - {label}\n" in labels for label in ["ember-hil", *FLASHABLE])

@@ -129,6 +129,17 @@ class Console:
                     )
                 self._changed.wait(left)
 
+    def settle(self, quiet=0.1, limit=2.0):
+        """Wait until no line has come for `quiet` seconds (at most `limit`): a traceback the
+        board is still printing is whole in the log of the failure it explains."""
+        deadline = time.monotonic() + limit
+        with self._changed:
+            while True:
+                n = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._changed.wait(min(quiet, left)) and len(self.lines) == n:
+                    return
+
     def text(self, since=0):
         """The log from position `since`, one line per line, each with its time since open."""
         with self._changed:

@@ -189,6 +189,8 @@ def pytest_runtest_makereport(item, call):
     s = _session(item.config)
     if not isinstance(s, Session):
         return
+    if s.console is not None and rep.when == "call" and not rep.skipped:
+        s.console.settle()
     if rep.when == "call" and rep.passed and s.console is not None:
         # A test the device answered correctly while crashing somewhere (a traceback, an error
         # line) has found a bug all the same.
