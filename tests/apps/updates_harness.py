@@ -78,7 +78,7 @@ else:
     except Exception as e:  # as runtime._app: the device endpoints stay
         updates.app_failed(device, "%s %s" % (type(e).__name__, e))
         server = App()
-server.mount("/_ember", admin.endpoints(device))
+admin.install(server, device)
 
 
 def ready(bound):
