@@ -425,3 +425,21 @@ def test_safe_mode_record_rejects_what_it_did_not_write(tmp_path, monkeypatch):
     for _ in range(safemode.LIMIT + 2):  # soft resets (the REPL's Ctrl-D) are not counted
         assert safemode.boot_started(count=False) is False
     assert safemode.state()["unhealthy_boots"] == 0
+
+
+def test_one_upload_at_a_time(board):
+    board.boot()
+    image = esp32.pack_image(b"firmware G" * 3000, "vG")
+    head = (
+        f"POST /_ember/firmware HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
+        f"X-Ember-SHA256: {hashlib.sha256(image).hexdigest()}\r\n"
+        f"Content-Length: {len(image)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", board.port), timeout=5) as s:
+        s.sendall(head + image[:10000])  # the first upload, still arriving
+        time.sleep(0.3)
+        r = board.post("/_ember/app", app_source("meanwhile"))
+        assert r.status_code == 409 and "another update" in r.json()["error"]
+        s.sendall(image[10000:])
+        assert recv_all(s).startswith(b"HTTP/1.1 200")
+    board.wait_reboot()
