@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test stage, in order; what `./build.sh test` (and so CI) runs after setting up .venv.
 # Extra arguments go to the CPython pytest run.  Stages: lint, freeze check, pytest on CPython,
-# the integration suite on webassembly MicroPython (Node), and on the MicroPython unix port, and
-# the EMBER_ESP8266 firmware compiled for real.
+# the integration suite on webassembly MicroPython (Node), and on the MicroPython unix port, the
+# device runtime and the HIL suite on the virtual board, and the EMBER_ESP8266 firmware compiled
+# for real.
 #   EMBER_STAGES   picks some of them (e.g. EMBER_STAGES="lint freeze"); default: all, in order
 #   EMBER_MPY_DIR  the MicroPython tree (build.sh sets it; empty: the unix and esp8266 stages skip)
 #   EMBER_STRICT=1 a skipped stage fails the run (CI sets it when it has the sources)
@@ -15,7 +16,9 @@ UNIX_BIN="$ROOT/build/unix/micropython"
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
 
-ALL_STAGES="lint freeze cpython wasm unix esp8266"
+ALL_STAGES="lint freeze cpython wasm unix device esp8266"
+# The device runtime on the virtual board (SIMULATION), run by the device stage after its build.
+DEVICE_TESTS=(tests/test_virtual_board.py tests/test_device_runtime.py tests/test_virtual_updates.py)
 # A provisioned image mounted by the unix port: run by the unix stage, after its build.
 MOUNT_TEST=tests/test_provision.py::test_image_mounts_in_micropython_vfs_lfs2
 STAGES=" ${EMBER_STAGES:-$ALL_STAGES} "
@@ -74,31 +77,32 @@ setup
 
 # Each stage returns non-zero when any of its commands fails; all wanted stages run.
 stage_lint() {
-    stage "1/6 lint: ruff, shellcheck, actionlint"
+    stage "1/7 lint: ruff, shellcheck, actionlint"
     "$BIN/ruff" check modules tests tools bench examples || return 1
     "$BIN/shellcheck" build.sh .ci/run tests/run-all.sh tools/esp8266-sysroot.sh || return 1
     node tools/actionlint.mjs
 }
 
 stage_freeze() {
-    stage "2/6 freeze check: mpy-cross (ESP32, ESP8266), size budget, MicroPython compatibility"
+    stage "2/7 freeze check: mpy-cross (ESP32, ESP8266), size budget, MicroPython compatibility"
     "$BIN/python" -m ember_host.freezecheck
 }
 
 stage_cpython() {
-    stage "3/6 pytest on CPython"
+    stage "3/7 pytest on CPython"
     local rc=0
-    # The heap budgets and the unix firmware builds need the unix stage's build (stage 5); the
-    # ESP8266 checks read what stage 6 builds.
-    pytest_logged "$LOGS/cpython.log" --ignore=tests/test_heap_budget.py \
-        --ignore=tests/test_firmware_unix.py --ignore=tests/test_firmware_esp8266.py \
-        --deselect "$MOUNT_TEST" "$@" || rc=1
+    # The heap budgets and the unix firmware builds need the unix stage's build (stage 5), the
+    # virtual board's tests the device stage's (6); the ESP8266 checks read what stage 7 builds.
+    local ignore=(tests/test_heap_budget.py tests/test_firmware_unix.py
+        tests/test_firmware_esp8266.py tests/hil tests/test_hil_plugin.py "${DEVICE_TESTS[@]}")
+    pytest_logged "$LOGS/cpython.log" "${ignore[@]/#/--ignore=}" --deselect "$MOUNT_TEST" "$@" \
+        || rc=1
     counts "CPython" "$LOGS/cpython.log"
     return "$rc"
 }
 
 stage_wasm() {
-    stage "4/6 integration suite on webassembly MicroPython (Node)"
+    stage "4/7 integration suite on webassembly MicroPython (Node)"
     local rc=0
     EMBER_RUNTIME=wasm pytest_logged "$LOGS/wasm.log" -m integration || rc=1
     counts "webassembly MicroPython" "$LOGS/wasm.log"
@@ -112,7 +116,7 @@ skip() {
 }
 
 stage_unix() {
-    stage "5/6 integration suite and heap budgets on the MicroPython unix port"
+    stage "5/7 integration suite and heap budgets on the MicroPython unix port"
     if [ -n "${EMBER_MPY_DIR:-}" ]; then
         ./build.sh unix || return 1
     elif [ -x "$UNIX_BIN" ]; then
@@ -134,8 +138,25 @@ stage_unix() {
     return "$rc"
 }
 
+stage_device() {
+    stage "6/7 device runtime on the virtual board (SIMULATION): boot scenarios, updates, HIL suite"
+    if [ -z "${EMBER_MPY_DIR:-}" ]; then
+        skip device "no MicroPython source: check out micropython/, or set EMBER_MICROPYTHON_SRC"
+        return 0
+    fi
+    ./build.sh EMBER_VIRTUAL || return 1
+    local rc=0
+    pytest_logged "$LOGS/device.log" "${DEVICE_TESTS[@]}" || rc=1
+    counts "device runtime (virtual board)" "$LOGS/device.log"
+    # The same command line as a lab's (docs/hil.md), with the virtual board as the target.
+    pytest_logged "$LOGS/hil.log" tests/hil tests/test_hil_plugin.py --hil-board EMBER_UNIX \
+        --hil-artifacts "$LOGS/hil" --junitxml "$LOGS/hil/junit.xml" || rc=1
+    counts "HIL suite (virtual board)" "$LOGS/hil.log"
+    return "$rc"
+}
+
 stage_esp8266() {
-    stage "6/6 EMBER_ESP8266 firmware: a real compile, esptool image-info, frozen modules, size budget"
+    stage "7/7 EMBER_ESP8266 firmware: a real compile, esptool image-info, frozen modules, size budget"
     if [ -z "${EMBER_MPY_DIR:-}" ]; then
         skip esp8266 "no MicroPython source: check out micropython/, or set EMBER_MICROPYTHON_SRC"
         return 0
