@@ -65,7 +65,13 @@ setup() {
         stage "setup: apt-get install chromium (headless browser test)"
         apt_install chromium
     fi
-    # Stage 6 with the SDK sources given builds with Debian's ESP8266 compiler.
+    # The virtual board is a 32-bit build (boards/EMBER_VIRTUAL/mpconfigvariant.mk).
+    if want device && [ -n "${EMBER_MPY_DIR:-}" ] && [ ! -f /usr/lib32/crt1.o ] \
+        && command -v apt-get >/dev/null; then
+        stage "setup: apt-get install the 32-bit C library (the virtual board's build)"
+        apt_install gcc-multilib
+    fi
+    # Stage 7 with the SDK sources given builds with Debian's ESP8266 compiler.
     if want esp8266 && [ -n "${EMBER_ESP8266_SDK_SRC:-}" ] && command -v apt-get >/dev/null \
         && { ! command -v xtensa-lx106-elf-gcc >/dev/null || [ ! -f /usr/include/newlib/stdlib.h ]; }; then
         stage "setup: apt-get install the ESP8266 compiler"

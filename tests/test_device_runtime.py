@@ -245,3 +245,60 @@ def test_a_blocked_loop_starves_the_watchdog_and_the_reset_cause_says_so(virtual
         st = httpx.get(url + "_ember/status", headers=auth(), timeout=5).json()
         assert st["reset_cause"] == "watchdog"
         assert board.boots == ["power", "watchdog"]
+
+
+def load(url, clients=100, seconds=5.0):
+    """`clients` at once sending GETs for `seconds`, 20 on each keep-alive connection:
+    {"ok": answers, "503": refusals (no heap for another connection), "broken": connections
+    that failed after an answer, "waiting": connections never answered within 3 s}. A
+    connection beyond the slots and the listen backlog waits in the kernel's SYN queue, whose
+    retries back off: "waiting" counts those, which are not the server's to answer yet."""
+    import asyncio
+    import time
+    from urllib.parse import urlsplit
+
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    counts = {"ok": 0, "503": 0, "broken": 0, "waiting": 0}
+
+    async def client(end):
+        while time.monotonic() < end:
+            answered = 0
+            try:
+                reader, writer = await asyncio.open_connection(host, port)
+                for _ in range(20):
+                    writer.write(request)
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+                    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                    await reader.readexactly(length)
+                    answered += 1
+                    if not head.startswith(b"HTTP/1.1 200 "):
+                        counts["503" if head.startswith(b"HTTP/1.1 503 ") else "broken"] += 1
+                        break
+                    counts["ok"] += 1
+                writer.close()
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+                counts["broken" if answered else "waiting"] += 1
+
+    async def main():
+        end = time.monotonic() + seconds
+        await asyncio.gather(*(client(end) for _ in range(clients)))
+
+    asyncio.run(main())
+    return counts
+
+
+def test_runtime_and_demo_serve_100_clients_at_32k_of_heap(virtual_firmware, tmp_path):
+    # About what an ESP8266 has free; the virtual board is 32-bit, as the chips are.
+    port = free_port()
+    with VirtualBoard(virtual_firmware, image(tmp_path, config(port)), air=AIR,
+                      runtime=runtime(), heap="32k") as board:
+        board.power_on()
+        url = board.expect(r"^ember: ready (http://\S+/) ", timeout=20)[1]
+        before = httpx.get(url + "_ember/status", headers=auth(), timeout=5).json()["heap_free"]
+        counts = load(url)
+        assert counts["ok"] > 1000 and counts["broken"] == 0, counts
+        after = httpx.get(url + "_ember/status", headers=auth(), timeout=5).json()["heap_free"]
+        assert httpx.get(url, timeout=5).text == "Hello from ember!\n"
+        assert after > before - 512, (before, after)  # nothing kept per request
+        assert board.boots == ["power"] and not any("Error" in line for line in board.lines())

@@ -3,8 +3,9 @@ reboot, and the config. Every one needs the admin secret, as a bearer token or a
 of HTTP Basic (any user name), compared in constant time; without a provisioned secret they
 answer 403, so nothing privileged is ever open.
 
-They are routes of the app itself, each wrapped in the secret check, rather than a mounted
-sub-app: on an ESP8266's heap the second App and its mounted copies of the routes cost too much.
+They are one route of the app itself (`/_ember/<path:name>`), which checks the secret and
+then finds the endpoint: on an ESP8266's heap each route, and a second App to mount, would cost
+more than the whole table.
 """
 
 from ember.auth import check_basic, check_bearer, equal
@@ -16,35 +17,22 @@ from . import config, updates
 PREFIX = "/_ember"
 
 
-class Endpoints:
-    """Adds handlers to `app` under PREFIX, each behind the admin secret (the decorators of an
-    App: route, get, post, put)."""
+def install(app, device):
+    """Add the device endpoints to `app`."""
 
-    def __init__(self, app, device):
-        self.app = app
-        self.device = device
+    async def endpoint(req, name):
+        await _authorize(req, config.secret(device.config))
+        allowed = []
+        for method, path, handler in _ENDPOINTS:
+            if path == name:
+                if method == req.method:
+                    return await awaited(handler(req, device))
+                allowed.append(method)
+        if allowed:
+            raise HTTPError(405, headers={"Allow": ", ".join(allowed)})
+        raise HTTPError(404)
 
-    def route(self, path, methods):
-        device = self.device
-
-        def register(handler):
-            async def guarded(req, **params):
-                await _authorize(req, config.secret(device.config))
-                return await awaited(handler(req, **params))
-
-            self.app.route(PREFIX + path, methods)(guarded)
-            return handler
-
-        return register
-
-    def get(self, path):
-        return self.route(path, ("GET",))
-
-    def post(self, path):
-        return self.route(path, ("POST",))
-
-    def put(self, path):
-        return self.route(path, ("PUT",))
+    app.route(PREFIX + "/<path:name>", ("GET", "POST", "PUT"))(endpoint)
 
 
 async def _authorize(req, secret):
@@ -57,39 +45,44 @@ async def _authorize(req, secret):
         await check_bearer(req, [secret])
 
 
-def install(app, device):
-    """Add the device endpoints to `app`."""
-    api = Endpoints(app, device)
+def _status(req, device):
+    return device.status()
 
-    @api.get("/status")
-    def status(req):
-        return device.status()
 
-    @api.post("/reboot")
-    def reboot(req):
-        device.reboot("request")
-        return {"rebooting": True}, 202
+def _reboot(req, device):
+    device.reboot("request")
+    return {"rebooting": True}, 202
 
-    @api.get("/config")
-    def read_config(req):
-        return config.redacted(device.config)
 
-    @api.put("/config")
-    async def write_config(req):
-        """A whole or partial config; a secret sent empty or as "***" keeps its current value.
-        Saved at once, applied at the next boot (POST /_ember/reboot)."""
-        new = await req.json()
-        if type(new) is not dict:
-            return {"errors": {"config": "must be a JSON object"}}, 400
-        merged = dict(device.config)
-        for key in new:
-            if key in config.SECRETS and new[key] in ("", "***", None):
-                continue
-            merged[key] = new[key]
-        try:
-            device.save_config(merged)
-        except config.ConfigError as e:
-            return {"errors": dict(e.errors)}, 400
-        return {"saved": True, "applies": "after reboot"}
+def _read_config(req, device):
+    return config.redacted(device.config)
 
-    updates.routes(api, device)  # /firmware, /app, /safe-mode/exit
+
+async def _write_config(req, device):
+    """A whole or partial config; a secret sent empty or as "***" keeps its current value. Saved
+    at once, applied at the next boot (POST /_ember/reboot)."""
+    new = await req.json()
+    if type(new) is not dict:
+        return {"errors": {"config": "must be a JSON object"}}, 400
+    merged = dict(device.config)
+    for key in new:
+        if key in config.SECRETS and new[key] in ("", "***", None):
+            continue
+        merged[key] = new[key]
+    try:
+        device.save_config(merged)
+    except config.ConfigError as e:
+        return {"errors": dict(e.errors)}, 400
+    return {"saved": True, "applies": "after reboot"}
+
+
+# (method, path under PREFIX, handler(req, device))
+_ENDPOINTS = (
+    ("GET", "status", _status),
+    ("POST", "reboot", _reboot),
+    ("GET", "config", _read_config),
+    ("PUT", "config", _write_config),
+    ("POST", "firmware", updates.firmware),
+    ("POST", "app", updates.app),
+    ("POST", "safe-mode/exit", updates.leave_safe_mode),
+)

@@ -7,30 +7,25 @@ The file lands at DIR/<app>.py (or .mpy), where a frozen app's relative folders 
 checked (size, SHA-256 declared by the client, .mpy version and architecture), and renamed into
 place: a cut upload or a power loss leaves the previous app whole.
 
-Its record (RECORD) follows it through its first start: "pending" (uploaded) → "trying" (being
+Its record (records.APP) follows it through its first start: "pending" (uploaded) → "trying" (being
 imported) → "good" (the device reached healthy with it). A boot that finds "trying" knows the
 last start with it never got there (a crash, a hang the watchdog ended): it sets the upload
 aside as <file>.bad, marks it "failed" with the reason, and imports the frozen app.
 """
 
 import hashlib
-import json
 import os
 import sys
 from binascii import hexlify
 
+from .records import Refused
+from . import records
+
 DIR = "/"
-RECORD = "/.ember-app.json"
 BLOCK = 1024
 SPARE = 8192  # room left on the filesystem after an upload (config writes, logs)
 _EXTS = (".py", ".mpy")
 
-
-class Refused(Exception):
-    def __init__(self, status, reason):
-        super().__init__(status, reason)
-        self.status = status
-        self.reason = reason
 
 
 def _path(name, ext):
@@ -44,23 +39,10 @@ def _remove(path):
         pass
 
 
-def _read():
-    try:
-        with open(RECORD) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _write(rec):
-    with open(RECORD + ".tmp", "w") as f:
-        json.dump(rec, f)
-    os.rename(RECORD + ".tmp", RECORD)
-
 
 def record():
     """The uploaded app's record ({"state", "sha256", "file", ...}), or None: for status."""
-    return _read()
+    return records.read(records.APP)
 
 
 def _kind(head):
@@ -124,7 +106,7 @@ async def receive(body, length, sha256, name):
             _remove(_path(name, ext))  # a .py would shadow a new .mpy
     os.rename(tmp, _path(name, kind))
     rec = {"state": "pending", "sha256": sha256, "file": name + kind, "size": length}
-    _write(rec)
+    records.write(records.APP, rec)
     return rec
 
 
@@ -137,14 +119,14 @@ def _fail(rec, reason):
         pass
     rec["state"] = "failed"
     rec["reason"] = reason
-    _write(rec)
+    records.write(records.APP, rec)
 
 
 def load(name):
     """The app module to run: the uploaded one when it is there and has not failed, else the
     frozen one. Returns (module, why) where `why` is None, or the reason the upload was set
     aside at this boot (for the console and status)."""
-    rec = _read()
+    rec = records.read(records.APP)
     why = None
     if rec is not None and rec["state"] in ("pending", "trying", "good"):
         if rec["state"] == "trying":
@@ -152,7 +134,7 @@ def load(name):
         else:
             if rec["state"] == "pending":
                 rec["state"] = "trying"
-                _write(rec)
+                records.write(records.APP, rec)
             sys.path.insert(0, DIR)
             try:
                 return __import__(name), None
@@ -168,7 +150,7 @@ def load(name):
 def failed(reason):
     """The uploaded app crashed while starting (after its import): set it aside now, so the
     next boot runs the frozen app. True when there was one to set aside."""
-    rec = _read()
+    rec = records.read(records.APP)
     if rec is not None and rec["state"] in ("trying", "good"):
         _fail(rec, reason)
         return True
@@ -177,9 +159,9 @@ def failed(reason):
 
 def healthy():
     """The device reached healthy: an uploaded app being tried is kept from now on (True)."""
-    rec = _read()
+    rec = records.read(records.APP)
     if rec is not None and rec["state"] == "trying":
         rec["state"] = "good"
-        _write(rec)
+        records.write(records.APP, rec)
         return True
     return False

@@ -11,9 +11,10 @@ or a cut upload erases the slot's first block, so a half-written image can never
 """
 
 import hashlib
-import json
-import os
 from binascii import hexlify
+
+from .records import Refused
+from . import records
 
 BLOCK = 4096  # a flash sector: esp32.Partition.writeblocks erases exactly what it writes
 HEAD = 256  # image header (24) + first segment header (8) + the start of the app descriptor
@@ -22,16 +23,6 @@ DESC_MAGIC = b"\x32\x54\xcd\xab"  # 0xABCD5432 little-endian, at offset 32 of an
 # esp_chip_id_t values; 0xEB is not Espressif's: it is the virtual board's (SIMULATION).
 CHIPS = {0: "esp32", 2: "esp32s2", 5: "esp32c3", 9: "esp32s3", 12: "esp32c2", 13: "esp32c6",
          0xEB: "virtual"}
-RECORD = "/.ember-ota.json"  # the update in progress / the last one's outcome
-
-
-class Refused(Exception):
-    """An update refused: `status` (4xx, or 5xx for the device's own failure) and why."""
-
-    def __init__(self, status, reason):
-        super().__init__(status, reason)
-        self.status = status
-        self.reason = reason
 
 
 def _text(b):
@@ -166,29 +157,16 @@ def set_boot(part, sha256, version, current):
         part.set_boot()
     except OSError as e:
         raise Refused(422, "the bootloader refused the image (%s)" % e)
-    _write({"state": "rebooting", "expect": part.info()[4], "version": version,
+    records.write(records.OTA, {"state": "rebooting", "expect": part.info()[4], "version": version,
             "sha256": sha256, "from": current})
 
-
-def _read():
-    try:
-        with open(RECORD) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def _write(record):
-    with open(RECORD + ".tmp", "w") as f:
-        json.dump(record, f)
-    os.rename(RECORD + ".tmp", RECORD)
 
 
 def boot_check():
     """At boot: (the last update's record or None, True if it was rolled back just now). Until
     the new image is marked valid, every boot checks it is still the one running: if not, the
     bootloader rolled it back (it never came up, or reset before healthy)."""
-    rec = _read()
+    rec = records.read(records.OTA)
     if rec is None or rec["state"] not in ("rebooting", "pending-verify"):
         return rec, False
     try:
@@ -201,7 +179,7 @@ def boot_check():
         rec["state"] = "rolled-back"
         rec["rolled_back_from"] = rec["version"]
         rec["running"] = label
-    _write(rec)
+    records.write(records.OTA, rec)
     return rec, rec["state"] == "rolled-back"
 
 
@@ -213,8 +191,8 @@ def healthy():
         esp32.Partition.mark_app_valid_cancel_rollback()
     except OSError:  # no otadata, or blank otadata: nothing to cancel
         pass
-    rec = _read()
+    rec = records.read(records.OTA)
     if rec is not None and rec["state"] == "pending-verify":
         rec["state"] = "valid"
-        _write(rec)
+        records.write(records.OTA, rec)
     return rec

@@ -15,8 +15,11 @@ import asyncio
 
 import ember_build
 
-from . import appupdate, ota, safemode
+from . import records, safemode
 from .console import say
+
+# ota and appupdate are imported where they are needed: at boot only when their record exists
+# (a board that was never updated never loads them), else when an upload arrives.
 
 _busy = []  # one upload at a time: both kinds write where the next boot reads
 
@@ -26,11 +29,13 @@ def boot(device):
     Sets device.safe_mode (the app must not run) and device.update."""
     device.safe_mode = safemode.boot_started(count=device.reset_cause != "soft")
     device.update = {}
-    rec, rolled_back = ota.boot_check()
-    if rec is not None:
+    if records.read(records.OTA) is not None:
+        from . import ota
+
+        rec, rolled_back = ota.boot_check()
         device.update["firmware"] = rec
-    if rolled_back:
-        say("rollback", "running=%s from=%s" % (rec["running"], rec["rolled_back_from"]))
+        if rolled_back:
+            say("rollback", "running=%s from=%s" % (rec["running"], rec["rolled_back_from"]))
     if device.safe_mode:
         say("safe-mode", "boots=%d reason=%d boots in a row did not reach healthy"
             % (safemode.state()["unhealthy_boots"], safemode.LIMIT))
@@ -38,6 +43,10 @@ def boot(device):
 
 def load_app(device):
     """The app module (the uploaded one, or the frozen one when that fails to import)."""
+    if records.read(records.APP) is None:
+        return __import__(ember_build.APP)
+    from . import appupdate
+
     module, why = appupdate.load(ember_build.APP)
     rec = appupdate.record()
     if rec is not None:
@@ -50,6 +59,10 @@ def load_app(device):
 def app_failed(device, reason):
     """The app crashed while starting: an uploaded one is set aside, and the board reboots into
     the frozen app (a frozen app that fails is left to the runtime)."""
+    if records.read(records.APP) is None:
+        return
+    from . import appupdate
+
     if appupdate.failed(reason):
         say("app-fallback", "file=%s reason=%s" % (appupdate.record()["file"], reason))
         device.reboot("app-fallback")
@@ -67,11 +80,18 @@ def healthy(device):
     safemode.healthy()
     if device.mode != "station" or device.safe_mode:
         return
-    if appupdate.healthy():
-        device.update["app"] = appupdate.record()
+    if records.read(records.APP) is not None:
+        from . import appupdate
+
+        if appupdate.healthy():
+            device.update["app"] = appupdate.record()
+    if records.read(records.OTA) is None:
+        return  # no update to confirm (a firmware flashed over serial is not pending)
+    from . import ota
+
     try:
         rec = ota.healthy()
-    except ota.Refused:  # no firmware updates on this board
+    except records.Refused:  # no firmware updates on this board
         return
     if rec is not None and rec["state"] == "valid" and device.update.get("firmware") != rec:
         device.update["firmware"] = rec
@@ -106,7 +126,7 @@ async def _upload(req, device, kind, receive):
     _busy.append(kind)
     try:
         result = await receive(req.stream(), length, sha)
-    except (ota.Refused, appupdate.Refused) as e:
+    except records.Refused as e:
         say("update-refused", "kind=%s status=%d reason=%s" % (kind, e.status, e.reason))
         return {"error": e.reason}, e.status
     except Exception as e:  # a cut upload (ember's 400), a flash or filesystem error
@@ -121,31 +141,35 @@ async def _upload(req, device, kind, receive):
     return result
 
 
-def routes(api, device):
-    """Add the update endpoints under /_ember (`api`: admin.Endpoints, which checks the
-    secret)."""
+async def firmware(req, device):
+    """POST /_ember/firmware: an application image into the next OTA slot, then a reboot."""
 
-    @api.post("/firmware")
-    async def firmware(req):
-        async def receive(body, length, sha):
-            part = ota.next_slot()
-            chip = ota.running()[1]
-            info = await ota.receive(body, length, sha, part, chip)
-            version = req.headers.get("X-Ember-Version") or info["version"] or sha[:12]
-            ota.set_boot(part, sha, version, device.firmware)
-            return {"slot": part.info()[4], "version": version, "sha256": sha}
+    async def receive(body, length, sha):
+        from . import ota
 
-        return await _upload(req, device, "firmware", receive)
+        part = ota.next_slot()
+        chip = ota.running()[1]
+        info = await ota.receive(body, length, sha, part, chip)
+        version = req.headers.get("X-Ember-Version") or info["version"] or sha[:12]
+        ota.set_boot(part, sha, version, device.firmware)
+        return {"slot": part.info()[4], "version": version, "sha256": sha}
 
-    @api.post("/app")
-    async def app(req):
-        async def receive(body, length, sha):
-            return await appupdate.receive(body, length, sha, ember_build.APP)
+    return await _upload(req, device, "firmware", receive)
 
-        return await _upload(req, device, "app", receive)
 
-    @api.post("/safe-mode/exit")
-    def leave(req):
-        safemode.leave()
-        device.reboot("safe-mode-exit")
-        return {"safe_mode": False, "rebooting": True}
+async def app(req, device):
+    """POST /_ember/app: the app module (.py or .mpy), then a reboot."""
+
+    async def receive(body, length, sha):
+        from . import appupdate
+
+        return await appupdate.receive(body, length, sha, ember_build.APP)
+
+    return await _upload(req, device, "app", receive)
+
+
+def leave_safe_mode(req, device):
+    """POST /_ember/safe-mode/exit."""
+    safemode.leave()
+    device.reboot("safe-mode-exit")
+    return {"safe_mode": False, "rebooting": True}

@@ -23,11 +23,11 @@ sys.path.insert(0, state)  # ember_build.py: the name of the app, the version of
 sys.path.append(state + "/frozen")  # the app as frozen in the firmware: last, as .frozen is
 
 from ember import App  # noqa: E402
-from ember_device import admin, appupdate, ota, safemode, updates  # noqa: E402
+from ember_device import admin, appupdate, ota, records, safemode, updates  # noqa: E402
 
 appupdate.DIR = state
-appupdate.RECORD = state + "/app.json"
-ota.RECORD = state + "/ota.json"
+records.APP = state + "/app.json"
+records.OTA = state + "/ota.json"
 safemode.FILE = state + "/boots"
 
 
@@ -44,9 +44,6 @@ class Device:
         self.update = {}
         self.app = None
         self.reset_cause = "power"
-
-    def secret(self):
-        return self.config["admin_secret"]
 
     def status(self):
         out = {"board": "EMBER_VIRTUAL", "firmware": self.firmware, "app": self.app,
