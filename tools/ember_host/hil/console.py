@@ -3,7 +3,7 @@
 A reader thread drains the port the whole session (a UART, or the virtual board's pseudo-terminal:
 the same pyserial code for both), so nothing the board prints is lost while a test talks HTTP, and
 the log of a failure is already on the host when the test fails. Lines are the runtime's
-`ember: <event> key=value ...` lines (docs/design-device-runtime.md) among whatever else the board
+`ember: <event> key=value ...` lines (docs/device.md) among whatever else the board
 prints (boot ROM noise, tracebacks).
 """
 
