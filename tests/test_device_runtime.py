@@ -302,3 +302,14 @@ def test_runtime_and_demo_serve_100_clients_at_32k_of_heap(virtual_firmware, tmp
         assert httpx.get(url, timeout=5).text == "Hello from ember!\n"
         assert after > before - 512, (before, after)  # nothing kept per request
         assert board.boots == ["power"] and not any("Error" in line for line in board.lines())
+
+
+def test_an_app_can_switch_the_device_endpoints_off(virtual_firmware, tmp_path):
+    port = free_port()
+    off = b"import demo\ndemo.DEVICE_ENDPOINTS = False\n"  # as a line in the app module would
+    img = image(tmp_path, config(port), files={"/boot.py": off})
+    with VirtualBoard(virtual_firmware, img, air=AIR, runtime=runtime()) as board:
+        board.power_on()
+        url = board.expect(r"^ember: ready (http://\S+/) ")[1]
+        assert httpx.get(url + "_ember/status", headers=auth(), timeout=5).status_code == 404
+        assert httpx.get(url, timeout=5).status_code == 200
