@@ -140,6 +140,9 @@ def run(**board):
         asyncio.run(_boot(device))
     except KeyboardInterrupt:
         say("stopped")
+    except Exception as e:  # a board in the field is never left at a prompt: reset, say why
+        say("error", "where=boot reason=%s %s" % (type(e).__name__, e))
+        machine.reset()
 
 
 async def _boot(device):
