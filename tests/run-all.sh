@@ -100,7 +100,7 @@ stage_cpython() {
     # The heap budgets and the unix firmware builds need the unix stage's build (stage 5), the
     # virtual board's tests the device stage's (6); the ESP8266 checks read what stage 7 builds.
     local ignore=(tests/test_heap_budget.py tests/test_firmware_unix.py
-        tests/test_firmware_esp8266.py tests/hil tests/test_hil_plugin.py "${DEVICE_TESTS[@]}")
+        tests/test_firmware_esp8266.py tests/test_hil_plugin.py "${DEVICE_TESTS[@]}")
     pytest_logged "$LOGS/cpython.log" "${ignore[@]/#/--ignore=}" --deselect "$MOUNT_TEST" "$@" \
         || rc=1
     counts "CPython" "$LOGS/cpython.log"
@@ -140,6 +140,9 @@ stage_unix() {
     if [ -n "${EMBER_MPY_DIR:-}" ]; then
         pytest_logged "$LOGS/unix-firmware.log" tests/test_firmware_unix.py "$MOUNT_TEST" || rc=1
         counts "unix firmware builds" "$LOGS/unix-firmware.log"
+        # The update logic's unix-port half (its CPython half ran in stage 3, before this build).
+        pytest_logged "$LOGS/unix-updates.log" tests/test_updates.py -k unix || rc=1
+        counts "updates on the unix port" "$LOGS/unix-updates.log"
     fi
     return "$rc"
 }
