@@ -34,7 +34,6 @@ import random
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -42,9 +41,10 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for _p in (ROOT / "modules", ROOT / "tests" / "apps"):
+for _p in (ROOT / "modules", ROOT / "tests", ROOT / "tests" / "apps"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
+from process_support import ServerProcess  # noqa: E402 - tests/ is not a package
 
 # -- valid requests -----------------------------------------------------------------------------
 
@@ -694,7 +694,7 @@ def fuzz_sockets(server, cases, timeout=2.0, results=None, progress=None):
     return results
 
 
-class Server:
+class Server(ServerProcess):
     """tests/apps/fuzz_target.py served by tests/serve_app.py on `binary` (python or
     micropython): `port`, `output()`, `alive()`, `stop()`, as the test harness's RunningApp."""
 
@@ -707,38 +707,8 @@ class Server:
         if micropython:
             env["MICROPYPATH"] = "%s:.frozen" % (ROOT / "modules")
         cmd = [str(binary), str(ROOT / "tests" / "serve_app.py"), str(app), str(self.port)]
-        self.proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        self.lines = []
-        ready = threading.Event()
-
-        def pump():
-            for line in self.proc.stdout:
-                self.lines.append(line)
-                if line.startswith("EMBER READY"):
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(30) or self.proc.poll() is not None:
-            self.stop()
-            raise RuntimeError("the fuzz target did not start:\n" + self.output())
-
-    def output(self):
-        return "".join(self.lines)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        super().__init__(cmd, env)
+        self.require_ready("the fuzz target did not start")
 
 
 # -- command line -------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from process_support import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "tests" / "apps"
@@ -91,8 +91,9 @@ def _command(app_file, port, heapsize, frozen):
     raise RuntimeError(f"unknown EMBER_RUNTIME {RUNTIME!r}")
 
 
-class RunningApp:
-    """A test app in its own process; `url`, `port`, `output()` (what it printed), `stop()`."""
+class RunningApp(ServerProcess):
+    """A test app in its own process; `url`, `port`, `output()` (what it printed), `printed()`,
+    `alive()`, `stop()`."""
 
     def __init__(self, name, heapsize=None, frozen=False, env=None):
         self.port = free_port()
@@ -101,50 +102,9 @@ class RunningApp:
         cmd, base_env = _command(app_file, self.port, heapsize, frozen)
         if env:
             base_env = dict(base_env or os.environ, **env)
-        env = base_env
-        self.proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        self.lines = []
-        ready = threading.Event()
-
-        def pump():
-            for line in self.proc.stdout:
-                self.lines.append(line)
-                if line.startswith("EMBER READY"):
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(30) or self.proc.poll() is not None:
-            self.stop()
-            raise RuntimeError(f"{name} did not start on {RUNTIME}:\n{self.output()}")
+        super().__init__(cmd, base_env)
+        self.require_ready(f"{name} did not start on {RUNTIME}")
         self.url = f"http://127.0.0.1:{self.port}"
-
-    def output(self):
-        return "".join(self.lines)
-
-    def printed(self, text, timeout=5):
-        """Whether `text` shows up in the output within `timeout` seconds (it is read by a
-        thread, so a line the server has just written may not be here yet)."""
-        end = time.monotonic() + timeout
-        while text not in self.output():
-            if time.monotonic() > end:
-                return False
-            time.sleep(0.02)
-        return True
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def test_first_setup_in_chromium(portal, tmp_path):
         "admin_secret": "a-good-admin-secret",
         "http_port": 80,
     }
-    assert portal_support.wait_for(lambda: "REBOOT setup-saved" in p.output()), p.output()
+    assert p.printed("REBOOT setup-saved"), p.output()
 
 
 def test_configured_device_in_chromium(portal, tmp_path):
@@ -91,4 +91,4 @@ def test_configured_device_in_chromium(portal, tmp_path):
     assert "cafe" in result["saved"]
     # The secrets left empty were kept; the open network has no password.
     assert p.saved() == dict(config, wifi_ssid="cafe", wifi_password="", http_port=80)
-    assert portal_support.wait_for(lambda: "REBOOT setup-saved" in p.output()), p.output()
+    assert p.printed("REBOOT setup-saved"), p.output()

@@ -11,12 +11,12 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
 import pytest
 from conftest import ROOT, compiled_modules, free_port, recv_all, unix_binary
+from process_support import ServerProcess
 
 SIM = ROOT / "boards" / "EMBER_VIRTUAL" / "sim"
 HARNESS = ROOT / "tests" / "apps" / "updates_harness.py"
@@ -72,8 +72,7 @@ class Board:
         self.runtime = runtime
         self.healthy_ms = healthy_ms
         self.port = free_port()  # the same at every boot, as a device's address
-        self.proc = None
-        self.lines = []
+        self.server = None  # the running (or last) boot's process
         self.boots = []
 
     def command(self):
@@ -95,30 +94,22 @@ class Board:
         self.boots.append(label)
         cmd, env = self.command()
         env.update(EMBER_VIRTUAL_FLASH=self.flash, EMBER_VIRTUAL_RUNNING=label)
-        self.lines = []
-        self.proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        ready = threading.Event()
-
-        def pump():
-            for line in self.proc.stdout:
-                self.lines.append(line)
-                if line.startswith("EMBER READY"):
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        ready.wait(30)
+        self.server = ServerProcess(cmd, env)
+        self.server.wait_ready()
         if not expect_ready:
             assert self.proc.wait(10) != 0, self.output()
             return None
-        assert self.proc.poll() is None, self.output()
+        assert self.server.alive(), self.output()
         self.url = f"http://127.0.0.1:{self.port}"
         return label
 
+    @property
+    def proc(self):
+        """The running (or last) boot's Popen."""
+        return self.server.proc if self.server else None
+
     def output(self):
-        return "".join(self.lines)
+        return self.server.output() if self.server else ""
 
     def wait_reboot(self):
         """The process ends by itself after a reboot request (the device resets)."""
@@ -126,6 +117,7 @@ class Board:
         assert "ember: reboot reason=" in self.output()
 
     def kill(self):
+        """A reset: the process is killed, not asked to stop as ServerProcess.stop() does."""
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -259,16 +251,21 @@ def test_firmware_larger_than_the_slot_is_refused_before_its_body(board):
     assert board.boot() == "ota_0"
 
 
-def test_cut_firmware_upload_changes_nothing(board):
-    board.boot()
-    image = esp32.pack_image(b"firmware F" * 3000, "vF")
-    head = (
+def _firmware_head(image):
+    """The head of a whole, authorized firmware upload of `image`, for a test that sends its
+    body by hand."""
+    return (
         f"POST /_ember/firmware HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
         f"X-Ember-SHA256: {hashlib.sha256(image).hexdigest()}\r\n"
         f"Content-Length: {len(image)}\r\n\r\n"
     ).encode()
+
+
+def test_cut_firmware_upload_changes_nothing(board):
+    board.boot()
+    image = esp32.pack_image(b"firmware F" * 3000, "vF")
     with socket.create_connection(("127.0.0.1", board.port), timeout=5) as s:
-        s.sendall(head + image[: len(image) // 2])
+        s.sendall(_firmware_head(image) + image[: len(image) // 2])
         s.shutdown(socket.SHUT_WR)  # the connection is cut mid-image
         answer = recv_all(s).decode(errors="replace")
     assert answer.startswith("HTTP/1.1 400") or answer == "", answer
@@ -430,13 +427,8 @@ def test_safe_mode_record_rejects_what_it_did_not_write(tmp_path, monkeypatch):
 def test_one_upload_at_a_time(board):
     board.boot()
     image = esp32.pack_image(b"firmware G" * 3000, "vG")
-    head = (
-        f"POST /_ember/firmware HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
-        f"X-Ember-SHA256: {hashlib.sha256(image).hexdigest()}\r\n"
-        f"Content-Length: {len(image)}\r\n\r\n"
-    ).encode()
     with socket.create_connection(("127.0.0.1", board.port), timeout=5) as s:
-        s.sendall(head + image[:10000])  # the first upload, still arriving
+        s.sendall(_firmware_head(image) + image[:10000])  # the first upload, still arriving
         time.sleep(0.3)
         r = board.post("/_ember/app", app_source("meanwhile"))
         assert r.status_code == 409 and "another update" in r.json()["error"]
