@@ -126,22 +126,27 @@ def ember_update(*args, secret=SECRET, stdin=None):
 
 def restart_when_rebooted(board):
     """The launcher: once the device process ends for its reboot, the next boot."""
-    def run():
-        board.wait_reboot()
-        board.boot()
-    t = threading.Thread(target=run)
+    board.wait_reboot()
+    board.boot()
+
+
+def update_across_reboot(device, *args, launcher=restart_when_rebooted):
+    """ember-update ARGS against `device` while `launcher(device)` restarts it on a thread, as
+    the device's launcher would; returns ember-update's (exit status, stdout, stderr)."""
+    t = threading.Thread(target=launcher, args=(device,))
     t.start()
-    return t
+    proc = ember_update(*args)
+    out, err = proc.communicate(timeout=60)
+    t.join()
+    return proc.returncode, out, err
 
 
 def test_ember_update_sends_a_firmware_and_sees_it_running(device, tmp_path):
     image = tmp_path / "micropython.bin"
     image.write_bytes(esp32.pack_image(b"firmware N" * 20000, "vN"))
-    proc = ember_update(f"127.0.0.1:{device.port}", "--firmware", str(image))
-    t = restart_when_rebooted(device)
-    out, err = proc.communicate(timeout=60)
-    t.join()
-    assert proc.returncode == 0, out + err
+    address = f"127.0.0.1:{device.port}"
+    code, out, err = update_across_reboot(device, address, "--firmware", str(image))
+    assert code == 0, out + err
     assert "EMBER_VIRTUAL, firmware vA" in out
     assert "accepted into ota_1; the device reboots" in out
     assert "runs firmware vN" in out
@@ -153,28 +158,22 @@ def test_ember_update_reports_a_rollback(device, tmp_path):
     image = tmp_path / "micropython.bin"
     image.write_bytes(esp32.pack_image(b"firmware R" * 1000, "vR"))
 
-    def crash_then_boot():
+    def crash_then_boot(device):
         device.wait_reboot()
         with open(device.flash, "r+b") as f:
             assert esp32.bootloader(f) == "ota_1"  # the new firmware starts, and crashes
         device.boot()  # before it served anything: the bootloader rolls it back
-    t = threading.Thread(target=crash_then_boot)
-    t.start()
-    proc = ember_update(f"http://127.0.0.1:{device.port}/", "--firmware", str(image))
-    out, err = proc.communicate(timeout=60)
-    t.join()
-    assert proc.returncode == 1, out + err
+    code, out, err = update_across_reboot(device, f"http://127.0.0.1:{device.port}/",
+                                          "--firmware", str(image), launcher=crash_then_boot)
+    assert code == 1, out + err
     assert "ember-update: the new firmware did not stay: rolled back from vR, running vA" in err
 
 
 def test_ember_update_sends_an_app(device, tmp_path):
     app = tmp_path / "upapp.py"
     app.write_bytes(app_source("sent 7"))
-    proc = ember_update(f"127.0.0.1:{device.port}", "--app", str(app))
-    t = restart_when_rebooted(device)
-    out, err = proc.communicate(timeout=60)
-    t.join()
-    assert proc.returncode == 0, out + err
+    code, out, err = update_across_reboot(device, f"127.0.0.1:{device.port}", "--app", str(app))
+    assert code == 0, out + err
     assert "runs the uploaded app sent 7 (trying)" in out
 
 
