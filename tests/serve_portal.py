@@ -3,7 +3,7 @@ stand-in device (CPython or MicroPython): `serve_portal.py HTTP_PORT DNS_PORT DI
 
 DIR/config.json, when present, is the device's current config; a saved config is written to
 DIR/saved.json and a reboot prints `REBOOT <reason>`. Prints `DNS READY <port>` and then
-`EMBER READY <port>` once both listen; the harness waits for the second. Not a device: the
+`EMBER READY <port>` once both listen; the harness waits for both. Not a device: the
 networks are fixed, and the radio is the host's loopback."""
 
 import json
