@@ -65,6 +65,56 @@ def test_flash_step_writes_the_release_and_the_image_where_the_manifest_says(
     assert not any(v in out for v in SETTINGS.values() if "secret" in v or "pass" in v)
 
 
+# Native architecture numbers in an .mpy header (MicroPython's py/persistentcode.h).
+MPY_ARCH = {None: 0, "xtensa": 9, "xtensawin": 10, "rv32imc": 11}
+HIL_APP = boards.ROOT / "tests" / "hil" / "hil_app.py"
+NATIVE = "\n@micropython.native\ndef twice(x):\n    return x * 2\n"
+
+
+def mpy_header(data):
+    """(version, native architecture number) from an .mpy's header (docs/reference/mpyfiles.rst:
+    'M', the version, a byte with the architecture in bits 5..2, the small-int bits)."""
+    assert data[:1] == b"M" and data[3] == 31, data[:4]  # ESP32/ESP8266 and mpy-cross: 31 bits
+    return data[1], data[2] >> 2 & 0x0F
+
+
+@pytest.mark.parametrize("name", ["EMBER_ESP8266", "EMBER_ESP32"])
+@pytest.mark.parametrize("native", [False, True], ids=["hil_app", "with-native-code"])
+def test_a_board_gets_the_app_compiled_for_its_architecture(tmp_path, monkeypatch, name, native):
+    """A real board's image holds /demo.mpy, compiled for its chip (-march from its board
+    definition), and no /demo.py: the board imports it without compiling at boot. mpy-cross
+    records the architecture only in a module with native code: the HIL app's header says none
+    (its bytecode loads on any board), the same app with a native function says the board's."""
+    arch = boards.load(name).mpy_cross_arch
+    assert arch == {"EMBER_ESP8266": "xtensa", "EMBER_ESP32": "xtensawin"}[name]
+    app = tmp_path / "app.py"
+    app.write_text(HIL_APP.read_text() + (NATIVE if native else ""))
+    target = targets.make(name, "/dev/ttyUSB3", str(make_release(tmp_path, name)))
+    written = []
+
+    def esptool(args, dry_run=False, capture=False):  # the image, read before it is deleted
+        if "write-flash" in args:
+            written.append(Path(args[-1]).read_bytes())
+        return real_run(args, dry_run=True)
+
+    real_run = esp.run
+    monkeypatch.setattr(esp, "run", esptool)
+    target.provision(SETTINGS, targets.app_files(target, "demo", app), dry_run=True)
+    lfs = mount(written[0], boards.load(name).filesystem)
+    assert sorted(lfs.listdir("/")) == ["config.json", "demo.mpy"]
+    code = read(lfs, "/demo.mpy")
+    assert mpy_header(code) == (6, MPY_ARCH[arch if native else None])
+    assert b"demo.py" in code  # the source name freezing gives it (-s), not a host path
+    assert str(app).encode() not in code
+
+
+def test_an_app_mpy_cross_rejects_stops_the_run_with_its_message(tmp_path):
+    (tmp_path / "bad.py").write_text("def f(:\n    pass\n")
+    target = SimpleNamespace(name="EMBER_ESP8266")
+    with pytest.raises(ProvisionError, match=r"--hil-app .*bad\.py: mpy-cross rejects it:\n.*"):
+        targets.app_files(target, "demo", tmp_path / "bad.py")
+
+
 def test_a_release_for_another_board_is_refused(tmp_path):
     dist = make_release(tmp_path, "EMBER_ESP32_S3")
     with pytest.raises(ProvisionError, match="is a EMBER_ESP32_S3 release"):
@@ -80,14 +130,17 @@ def test_virtual_target_provisions_the_image_and_the_simulated_air(tmp_path):
     firmware.write_bytes(b"")
     target = targets.make("EMBER_UNIX", release=str(tmp_path))  # the issue's name for it
     assert isinstance(target, targets.VirtualTarget) and target.firmware == firmware
-    target.provision(SETTINGS, {"/demo.py": APP})
+    (tmp_path / "app.py").write_bytes(APP)
+    target.provision(SETTINGS, targets.app_files(target, "demo", tmp_path / "app.py"))
     fs = boards.load("EMBER_VIRTUAL").filesystem
     assert target.image.stat().st_size == fs.size
     lfs = mount(target.image.read_bytes(), fs)
     cfg = json.loads(read(lfs, "/config.json"))
     assert {k: cfg[k] for k in SETTINGS} == SETTINGS
     assert 1024 <= cfg["http_port"] <= 65535  # a free local port, not 80
-    assert read(lfs, "/demo.py") == APP
+    # Bytecode with no native architecture: the unix port loads it (the HIL runs below).
+    assert sorted(lfs.listdir("/")) == ["config.json", "demo.mpy"]
+    assert mpy_header(read(lfs, "/demo.mpy")) == (6, 0)
     assert cfg["device_id"] == "ember-000001"  # from the virtual board's MAC, as when flashing
     assert target.air["networks"][0]["ssid"] == "hil-lab"
     assert target.air["networks"][0]["password"] == "hunter2-wifi-pass"

