@@ -193,6 +193,40 @@ def test_link_drop_reconnects_while_the_server_keeps_serving(virtual_firmware, t
         assert board.boots == ["power"]  # no reset: the same server, slots and all
 
 
+# The ESP32's connect() may raise "Wifi Internal Error" even after disconnect()
+# (micropython#17661): here the first rejoin after the drop does.
+CONNECT_RAISES = b"""
+import network
+
+_connect = network.WLAN.connect
+_calls = []
+
+
+def connect(self, *args, **kwargs):
+    _calls.append(1)
+    if len(_calls) == 2:
+        raise OSError("Wifi Internal Error")
+    return _connect(self, *args, **kwargs)
+
+
+network.WLAN.connect = connect
+"""
+
+
+def test_a_connect_that_raises_while_rejoining_is_a_failed_attempt(virtual_firmware, tmp_path):
+    port = free_port()
+    air = {"networks": [{"ssid": "lab", "password": "secret123", "drop_after_s": 1}]}
+    img = image(tmp_path, config(port), files={"/boot.py": CONNECT_RAISES})
+    with VirtualBoard(virtual_firmware, img, air=air, runtime=runtime()) as board:
+        board.power_on()
+        url = board.expect(r"^ember: ready (http://\S+/) ")[1]
+        board.expect(r"^ember: lost ssid=lab$", timeout=10)
+        board.expect(r"^ember: join-failed attempt=1 status=connect-fail$", timeout=10)
+        board.expect(r"^ember: joined ", timeout=15)  # the task that keeps the link lives on
+        board.expect(r"^ember: ready %s " % url)
+        assert board.boots == ["power"]
+
+
 def test_invalid_config_is_setup_mode_naming_each_field(virtual_firmware, tmp_path):
     raw = {"wifi_ssid": "lab", "wifi_password": "short", "admin_secret": "tiny",
            "http_port": 0, "colour": "red"}

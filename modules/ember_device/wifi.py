@@ -63,8 +63,11 @@ def start_station():
 
 async def join_once(sta, ssid, password, timeout_ms):
     """None once joined, else why not: no-ap, wrong-password, connect-fail or timeout."""
-    sta.disconnect()  # ESP32 raises on connect() while a connect is in progress
-    sta.connect(ssid, password)
+    try:
+        sta.disconnect()  # ESP32 raises on connect() while a connect is in progress
+        sta.connect(ssid, password)
+    except OSError:  # "Wifi Internal Error" even so (micropython#17661): a failed attempt,
+        return "connect-fail"  # retried; raised, it would end the task that keeps the link
     deadline = time.ticks_add(time.ticks_ms(), timeout_ms)
     while not sta.isconnected():
         why = _failure(sta.status())
