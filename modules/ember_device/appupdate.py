@@ -46,8 +46,11 @@ def record():
 
 
 def _kind(head):
-    """".mpy" or ".py" from the first bytes; Refused(422) for an .mpy this firmware can't load."""
-    if head[:1] != b"M":
+    """".mpy" or ".py" from the first bytes; Refused(422) for an .mpy this firmware can't load.
+
+    An .mpy starts with "M" and its version (6 since v1.22), a control byte; source that starts
+    with "M" (`MAX = 3`) has text there."""
+    if head[:1] != b"M" or (len(head) > 1 and head[1] >= 9):
         return ".py"
     mpy = getattr(sys.implementation, "_mpy", None)
     if mpy is None:
@@ -87,10 +90,8 @@ async def receive(body, length, sha256, name):
     try:
         with open(tmp, "wb") as f:
             while done < length:
-                n = await body.readinto(mv[: min(BLOCK, length - done)])
-                if not n:
-                    raise Refused(400, "the upload ended after %d bytes" % done)
-                if kind is None:
+                n = await records.fill(body, buf, min(BLOCK, length - done))
+                if kind is None:  # from the whole first block: a read may bring one byte
                     kind = _kind(buf[:n])
                 h.update(mv[:n])
                 f.write(mv[:n])

@@ -90,19 +90,6 @@ def next_slot():
         raise Refused(501, "this board's partition table has no second OTA slot: use /_ember/app")
 
 
-async def _fill(body, buf, want):
-    """Read exactly `want` bytes of the body into buf[:want]. A cut upload raises from the
-    reader (ember: HTTPError 400 "body ended early")."""
-    mv = memoryview(buf)
-    got = 0
-    while got < want:
-        n = await body.readinto(mv[got:want])
-        if not n:
-            raise Refused(400, "the upload ended after %d bytes" % got)
-        got += n
-    return got
-
-
 def _hex(h):
     return hexlify(h.digest()).decode()
 
@@ -125,7 +112,7 @@ async def receive(body, length, sha256, part, chip_id):
     info = None
     try:
         while done < length:
-            n = await _fill(body, buf, min(BLOCK, length - done))
+            n = await records.fill(body, buf, min(BLOCK, length - done))
             if info is None:  # checked before the first write
                 info = image_info(buf)
                 check_chip(info, chip_id)
