@@ -227,6 +227,18 @@ def test_a_connect_that_raises_while_rejoining_is_a_failed_attempt(virtual_firmw
         assert board.boots == ["power"]
 
 
+def test_an_update_record_the_firmware_cannot_read_is_reported_not_a_reset_loop(
+        virtual_firmware, tmp_path):
+    port = free_port()  # as another firmware version's record, of another shape, would be
+    img = image(tmp_path, config(port), files={"/.ember-ota.json": b"{}"})
+    with VirtualBoard(virtual_firmware, img, air=AIR, runtime=runtime()) as board:
+        board.power_on()
+        board.expect(r"^ember: error where=update reason=KeyError ")
+        url = board.expect(r"^ember: ready (http://\S+/) ")[1]
+        assert httpx.get(url, timeout=5).status_code == 200
+        assert board.boots == ["power"]
+
+
 def test_invalid_config_is_setup_mode_naming_each_field(virtual_firmware, tmp_path):
     raw = {"wifi_ssid": "lab", "wifi_password": "short", "admin_secret": "tiny",
            "http_port": 0, "colour": "red"}

@@ -32,10 +32,15 @@ def boot(device):
     if records.read(records.OTA) is not None:
         from . import ota
 
-        rec, rolled_back = ota.boot_check()
-        device.update["firmware"] = rec
-        if rolled_back:
-            say("rollback", "running=%s from=%s" % (rec["running"], rec["rolled_back_from"]))
+        try:
+            rec, rolled_back = ota.boot_check()
+        except Exception as e:  # a record this firmware cannot read (another version wrote it):
+            # said, and the boot goes on; raised, it would reset the board, which reads it again
+            say("error", "where=update reason=%s %s" % (type(e).__name__, e))
+        else:
+            device.update["firmware"] = rec
+            if rolled_back:
+                say("rollback", "running=%s from=%s" % (rec["running"], rec["rolled_back_from"]))
     if device.safe_mode:
         say("safe-mode", "boots=%d reason=%d boots in a row did not reach healthy"
             % (safemode.state()["unhealthy_boots"], safemode.LIMIT))
