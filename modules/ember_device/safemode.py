@@ -3,8 +3,9 @@ stops running it and stays reachable for an update.
 
 `boot_started()` counts a boot before the app is imported; `healthy()` (after healthy_ms of
 serving) sets the count back to 0. When LIMIT boots in a row never got there, the next boot is
-in safe mode: the runtime runs the portal, status and the update endpoints only. Safe mode stays
-on across resets until `leave()`: a successful update, or an explicit request.
+in safe mode: the runtime does not import the app and serves the device endpoints alone (status,
+config, reboot, updates; the portal only when it has no usable config, as always). Safe mode
+stays on across resets until `leave()`: a successful update, or an explicit request.
 
 The record (8 bytes: magic, count, flags, CRC-16) lives at the start of RTC memory, which
 survives reset, panic and watchdog but not power loss (ESP32 2 KB, ESP8266 492 B). The
@@ -86,13 +87,9 @@ def boot_started(count=True):
 
 
 def state():
-    """{"safe_mode": bool, "unhealthy_boots": n}: for the status endpoint."""
+    """{"safe_mode": bool, "unhealthy_boots": n}, as stored now (the safe-mode console line)."""
     count, flags = _load()
     return {"safe_mode": bool(flags & _SAFE), "unhealthy_boots": count}
-
-
-def active():
-    return bool(_load()[1] & _SAFE)
 
 
 def healthy():
