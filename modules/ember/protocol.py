@@ -36,6 +36,7 @@ async def serve_connection(app, conn, server=None):
         served = 0  # requests answered; after the first, waiting is keep-alive idling
         reader = conn.reader
         writer = conn.writer
+        sock = conn.sock  # ember's listener (MicroPython): the plain answer goes straight to it
         # Hooks and the access log send requests the general way; decided once per connection.
         plain = not (app.before or app.after or app.access_log)
         try:
@@ -55,6 +56,8 @@ async def serve_connection(app, conn, server=None):
                         if not n:
                             break
                         head = conn.take_head(n)
+                    elif head is not None:  # pipelined: no read yielded to the other tasks
+                        await sleep_ms(0)
                     if head is None:
                         head = await conn.head()
                     conn.deadline = None
@@ -85,10 +88,17 @@ async def serve_connection(app, conn, server=None):
                             if data is None:
                                 keep = await _dispatch().respond(app, req, result)
                             else:
-                                conn.deadline = ticks_add(ticks_ms(), app.io_ms)
-                                writer.write(data)
-                                await writer.drain()
-                                conn.deadline = None
+                                # When the socket takes it all (the usual case) there is
+                                # nothing to drain: drain() would only yield to the scheduler,
+                                # which the request's read has done already.
+                                sent = sock.write(data) if sock is not None else None
+                                if sent != len(data):  # the rest through the stream
+                                    if sent:
+                                        data = data[sent:]
+                                    conn.deadline = ticks_add(ticks_ms(), app.io_ms)
+                                    writer.write(data)
+                                    await writer.drain()
+                                    conn.deadline = None
                                 keep = req.keep_alive
                     else:
                         keep = await _dispatch().serve(app, req)
@@ -143,7 +153,7 @@ async def serve_connection(app, conn, server=None):
             return
         # This frame outlives the client: drop what refers to it (streams, socket, request,
         # response) rather than keep it from the heap until the next one.
-        req = reader = writer = head = result = data = handler = params = None
+        req = reader = writer = sock = head = result = data = handler = params = None
         conn.reset()
 
 
