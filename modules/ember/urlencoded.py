@@ -102,22 +102,23 @@ class Query(MultiDict):
 
     def __init__(self, raw):
         self._raw = raw
-        self._parsed = None
 
-    @property
-    def _d(self):
-        if self._parsed is None:
-            try:
-                self._parsed = parse(self._raw)._d
-            except ValueError:  # UnicodeError too
-                from .http import HTTPError
+    def __getattr__(self, name):
+        """`_d`, parsed on first use. (Not a property: on MicroPython a class with one makes
+        every attribute lookup on its instances check for descriptors.)"""
+        if name != "_d":
+            raise AttributeError(name)
+        try:
+            self._d = parse(self._raw)._d
+        except ValueError:  # UnicodeError too
+            from .http import HTTPError
 
-                raise HTTPError(400, "bad query string")
-        return self._parsed
+            raise HTTPError(400, "bad query string")
+        return self._d
 
     def _first(self, key):
         raw = self._raw
-        if self._parsed is None and b"%" not in raw and b"+" not in raw:
+        if b"%" not in raw and b"+" not in raw:  # what the whole parse would find, found here
             value = _scan(raw, key.encode())
             if value is None:
                 return None
