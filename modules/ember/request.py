@@ -1,6 +1,10 @@
 """The request: head parsing (bytes in, limits enforced) and lazy access to query, headers, body."""
 
+from builtins import len, setattr  # as globals: found at once (see ember.protocol)
+
 from .http import HTTPError
+
+_headers = _urlencoded = None  # ember.headers, ember.urlencoded: see Request.__getattr__
 
 
 class Request:
@@ -40,43 +44,46 @@ class Request:
         # Every CR and LF is one of the CRLFs counted above; NUL never belongs in a head.
         if head.count(b"\n") != seen >> 8 or head.count(b"\r") != seen >> 8 or b"\0" in head:
             raise HTTPError(400, "stray CR, LF or NUL in the head")
-        _framing(self, head, seen & 255)
+        seen &= 255
+        if seen != 8 or not self.http11:  # else one Host field, and nothing framing a body
+            _framing(self, head, seen)
 
     def __getattr__(self, name):
         """What is computed only when asked for, then kept: `headers`, `args`, `cookies`,
         `client_addr`, `content_type`, `app`, and `raw_headers` (the header fields as a dict,
         lowercase bytes name -> bytes value, nothing decoded: what `headers` wraps, and what
         ember's own modules read). One method costs a device less heap than a property each."""
-        # One local for whatever each branch imports, and no try block: a larger frame would
-        # be allocated on the heap at every call.
-        if name == "raw_headers":
-            from .headers import fields as f
-
-            value = f(self._head)
-        elif name == "headers":  # case-insensitive view: req.headers.get("Content-Type") -> str
-            from .headers import Headers as f
-
-            value = f(self)
+        # One local, and no try block: a larger frame would be allocated on the heap at every
+        # call. The modules it needs are imported by the first request that needs them, then
+        # kept in globals: an import statement would cost every request some 4k instructions.
+        global _headers, _urlencoded
+        if name == "headers":  # case-insensitive view: req.headers.get("Content-Type") -> str
+            if _headers is None:
+                from . import headers as _headers
+            value = _headers.Headers(self)
         elif name == "args":  # query arguments, a MultiDict (`?a=1&a=2` keeps both)
-            from .urlencoded import Query as f
-
-            value = f(self.query_string)
+            if _urlencoded is None:
+                from . import urlencoded as _urlencoded
+            value = _urlencoded.Query(self.query_string)
+        elif name == "raw_headers":
+            if _headers is None:
+                from . import headers as _headers
+            value = _headers.fields(self._head)
         elif name == "cookies":  # name -> value
-            from .headers import cookies as f
-
-            value = f(self.raw_headers.get(b"cookie"))
+            if _headers is None:
+                from . import headers as _headers
+            value = _headers.cookies(self.raw_headers.get(b"cookie"))
         elif name == "client_addr":  # (host, port) of the peer
             value = self.conn.writer.get_extra_info("peername")
             if type(value) is not tuple and value is not None:  # the unix port: a raw sockaddr
-                import socket as f
+                import socket
 
-                value = f.sockaddr(value)
+                value = socket.sockaddr(value)
                 value = ("%d.%d.%d.%d" % tuple(value[1][:4]), value[2])
         elif name == "content_type":
-            from .headers import text as f
-
             value = self.raw_headers.get(b"content-type")
-            value = f(value) if value is not None else None
+            if value is not None:
+                value = _headers.text(value)  # raw_headers imported it
         elif name == "app":
             return self.conn.app
         else:
@@ -148,18 +155,21 @@ def _request_line(req, head, eol, app):
         raise HTTPError(414)
     sp1 = head.find(b" ", 0, eol)
     sp2 = head.find(b" ", sp1 + 1, eol)
-    if sp1 <= 0 or sp2 <= sp1 + 1 or head.find(b" ", sp2 + 1, eol) >= 0:
+    if sp1 <= 0 or sp2 <= sp1 + 1:
         raise HTTPError(400, "malformed request line")
     if sp1 != 3 or not head.startswith(b"GET"):  # GET is the class default
         req.method = _token(head[:sp1]).decode()
+    # A third space can only be in the 8 bytes of a well-formed version: looked for there, on
+    # the way to an error, rather than in every request.
     if eol - sp2 != 9 or not head.startswith(b"HTTP/1.", sp2 + 1):
         if head.startswith(b"HTTP/", sp2 + 1) and eol - sp2 == 9:
-            raise HTTPError(505)
+            if head.find(b" ", sp2 + 1, eol) < 0:
+                raise HTTPError(505)
         raise HTTPError(400, "malformed request line")
     sp1 = head[sp1 + 1 : sp2]  # the target
     eol = head[eol - 1]  # the minor version digit
     if eol != 49 and eol != 48:  # "1", "0"
-        raise HTTPError(505)
+        raise HTTPError(400, "malformed request line") if eol == 32 else HTTPError(505)
     if eol == 48:
         req.http11 = False  # True is the class default
     if sp1[0] != 47:  # "/"
