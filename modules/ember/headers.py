@@ -1,6 +1,8 @@
 """The request's header fields, parsed on first use: as a dict of bytes, as a case-insensitive
 mapping of str, and the cookies."""
 
+from builtins import len  # as globals: found at once (see ember.protocol)
+
 
 class Headers:
     """Case-insensitive, str view of the request headers. A field asked for by name is found in

@@ -19,6 +19,7 @@ cookies), is chunked on HTTP/1.1 and close-delimited on HTTP/1.0; the connection
 stream ends (EventSource reconnects on its own, sending Last-Event-ID)."""
 
 import asyncio
+from builtins import len, str, type  # as globals: found at once (see ember.protocol)
 import json
 
 from .dispatch import awaited

@@ -1,5 +1,7 @@
 """Percent-decoding and `application/x-www-form-urlencoded` parsing (query strings and forms)."""
 
+from builtins import len  # as globals: found at once (see ember.protocol)
+
 _HEX = b"0123456789abcdefABCDEF"
 
 
