@@ -39,19 +39,10 @@ class MultiDict:
             values.append(value)
 
     def get(self, key, default=None, type=None):
-        value = self._first(key)
-        if value is None:
+        value = self._d.get(key)
+        if value is None or value[0] is None:
             return default
-        if type is None:
-            return value
-        try:
-            return type(value)
-        except ValueError:
-            return default
-
-    def _first(self, key):
-        values = self._d.get(key)
-        return None if values is None else values[0]
+        return value[0] if type is None else _typed(value[0], default, type)
 
     def getlist(self, key):
         return list(self._d.get(key, ()))
@@ -118,17 +109,26 @@ class Query(MultiDict):
             raise HTTPError(400, "bad query string")
         return self._d
 
-    def _first(self, key):
+    def get(self, key, default=None, type=None):
         raw = self._raw
-        if b"%" not in raw and b"+" not in raw:  # what the whole parse would find, found here
-            value = _scan(raw, key.encode())
-            if value is None:
-                return None
-            try:
-                return value.decode()
-            except UnicodeError:  # the whole parse refuses it: 400
-                pass
-        return MultiDict._first(self, key)
+        if b"%" in raw or b"+" in raw:
+            return MultiDict.get(self, key, default, type)
+        value = _scan(raw, key.encode())  # what the whole parse would find, found here
+        if value is None:
+            return default
+        try:
+            value = value.decode()
+        except UnicodeError:  # the whole parse refuses it: 400
+            return MultiDict.get(self, key, default, type)
+        return value if type is None else _typed(value, default, type)
+
+
+def _typed(value, default, type):
+    """`get(key, type=int)`: the value converted, or the default when it does not convert."""
+    try:
+        return type(value)
+    except ValueError:
+        return default
 
 
 def _scan(raw, key):
