@@ -1,6 +1,6 @@
 """One client connection: a fixed buffer over the socket, reads and writes with deadlines."""
 
-from builtins import bytes, len  # as globals: found at once (see ember.protocol)
+from builtins import bytes  # as globals: found at once (see ember.protocol)
 
 from .http import HTTPError
 from .runtime import ticks_add, ticks_ms

@@ -11,12 +11,12 @@ makes none of its own."""
 # the path took GET / from 92.0k to 86.3k instructions.
 from builtins import bytearray, len, str, type
 import json
-from asyncio import CancelledError, current_task
+from asyncio import CancelledError
 
 from . import http
 from .request import Request
 from .router import route
-from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms, ticks_add, ticks_ms
+from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms
 
 
 async def serve_connection(app, conn, server=None):
@@ -36,7 +36,7 @@ async def serve_connection(app, conn, server=None):
                     if server.stopped:
                         return
                     if not MICROPYTHON:
-                        current_task().uncancel()
+                        conn.task.uncancel()  # this task
         req = head = None
         served = 0  # requests answered; after the first, waiting is keep-alive idling
         reader = conn.reader
@@ -52,9 +52,7 @@ async def serve_connection(app, conn, server=None):
                     req = None
                     head = conn.next_head()
                     if type(head) is bytearray:  # nothing buffered: read into the buffer
-                        conn.deadline = ticks_add(
-                            ticks_ms(), app.idle_ms if served else app.header_ms
-                        )
+                        conn.expire_in(app.idle_ms if served else app.header_ms)
                         n = await reader.readinto(head)
                         while n is None:
                             n = await reader.readinto(head)
@@ -100,7 +98,7 @@ async def serve_connection(app, conn, server=None):
                                 if sent != len(data):  # the rest through the stream
                                     if sent:
                                         data = data[sent:]
-                                    conn.deadline = ticks_add(ticks_ms(), app.io_ms)
+                                    conn.expire_in(app.io_ms)
                                     writer.write(data)
                                     await writer.drain()
                                     conn.deadline = None
@@ -114,7 +112,7 @@ async def serve_connection(app, conn, server=None):
 
                     # 4. the next request, if the connection stays open
                     served += 1
-                    if not keep or (req._reader is not None and not await _finish_body(req)):
+                    if not keep or (req._reader is not None and not await req._reader.finish()):
                         break
             except MemoryError:
                 # Nothing here may allocate: write a constant and let the finally close it.
@@ -160,16 +158,6 @@ async def serve_connection(app, conn, server=None):
         # response) rather than keep it from the heap until the next one.
         req = reader = writer = sock = head = result = data = handler = params = None
         conn.reset()
-
-
-async def _finish_body(req):
-    """Skip what the handler left of the body, so the next request starts at its head."""
-    reader = req._reader
-    if reader.done:
-        return True
-    if reader.expect_continue:  # the client waits for 100 before sending: it sends nothing now
-        return False
-    return await reader.discard(65536)  # larger: the connection closes instead
 
 
 def _dispatch():

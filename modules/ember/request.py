@@ -1,6 +1,6 @@
 """The request: head parsing (bytes in, limits enforced) and lazy access to query, headers, body."""
 
-from builtins import len, setattr  # as globals: found at once (see ember.protocol)
+from builtins import len  # as globals: found at once (see ember.protocol)
 
 from .http import HTTPError
 
@@ -60,19 +60,19 @@ class Request:
         if name == "headers":  # case-insensitive view: req.headers.get("Content-Type") -> str
             if _headers is None:
                 from . import headers as _headers
-            value = _headers.Headers(self)
+            self.headers = value = _headers.Headers(self)
         elif name == "args":  # query arguments, a MultiDict (`?a=1&a=2` keeps both)
             if _urlencoded is None:
                 from . import urlencoded as _urlencoded
-            value = _urlencoded.Query(self.query_string)
+            self.args = value = _urlencoded.Query(self.query_string)
         elif name == "raw_headers":
             if _headers is None:
                 from . import headers as _headers
-            value = _headers.fields(self._head)
+            self.raw_headers = value = _headers.fields(self._head)
         elif name == "cookies":  # name -> value
             if _headers is None:
                 from . import headers as _headers
-            value = _headers.cookies(self.raw_headers.get(b"cookie"))
+            self.cookies = value = _headers.cookies(self.raw_headers.get(b"cookie"))
         elif name == "client_addr":  # (host, port) of the peer
             value = self.conn.writer.get_extra_info("peername")
             if type(value) is not tuple and value is not None:  # the unix port: a raw sockaddr
@@ -80,15 +80,16 @@ class Request:
 
                 value = socket.sockaddr(value)
                 value = ("%d.%d.%d.%d" % tuple(value[1][:4]), value[2])
+            self.client_addr = value
         elif name == "content_type":
             value = self.raw_headers.get(b"content-type")
             if value is not None:
                 value = _headers.text(value)  # raw_headers imported it
+            self.content_type = value
         elif name == "app":
             return self.conn.app
         else:
             raise AttributeError(name)
-        setattr(self, name, value)
         return value
 
     # -- body --

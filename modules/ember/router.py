@@ -4,8 +4,6 @@ Patterns are split on "/" once, at registration; a segment is literal text or a 
 parameter: `<name>` (non-empty text), `<int:name>` (digits, given as int) or `<path:name>` (the
 rest of the path, slashes included; last segment only)."""
 
-from builtins import len, range, str, type  # as globals: found at once (see ember.protocol)
-
 from .http import HTTPError
 
 
