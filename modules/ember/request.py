@@ -4,7 +4,8 @@ from builtins import len  # as globals: found at once (see ember.protocol)
 
 from .http import HTTPError
 
-_headers = _urlencoded = None  # ember.headers, ember.urlencoded: see Request.__getattr__
+# ember.headers and ember.urlencoded, imported on first need (see Request.__getattr__)
+_headers = _urlencoded = None
 
 
 class Request:
@@ -179,13 +180,20 @@ def _request_line(req, head, eol, app):
     if eol >= 0:
         req.query_string = sp1[eol + 1 :]
         sp1 = sp1[:eol]
-    try:
-        if b"%" in sp1:
-            from .urlencoded import unquote
+    _path(req, sp1)
 
-            req.path = unquote(sp1)
+
+def _path(req, raw):
+    """(Not in _request_line: a try block there would put its frame on the heap, at every
+    request; and no local here for the same reason.)"""
+    global _urlencoded
+    try:
+        if b"%" in raw:
+            if _urlencoded is None:
+                from . import urlencoded as _urlencoded
+            req.path = _urlencoded.unquote(raw)
         else:
-            req.path = sp1.decode()
+            req.path = raw.decode()
     except ValueError:  # UnicodeError too
         raise HTTPError(400, "bad percent-encoding in path")
 
@@ -229,10 +237,12 @@ def _framing(req, head, seen):
     if not req.http11:
         req.keep_alive = False
     if seen & 7:  # maybe Connection, Content-Length, Transfer-Encoding or Expect
-        _fields(req, head, head.lower())
+        _fields(req, head, head.lower() + b"\r\n")  # each line ends with CRLF: see _fields
 
 
 def _fields(req, head, low):
+    # `low`: the head lowercased, with a CRLF after its last line too, so that the end of a
+    # field's value is always low.find(b"\r\n", start).
     i = low.find(b"\r\nconnection:")
     if i >= 0:
         _connection(req, low, i + 13)
@@ -240,7 +250,7 @@ def _fields(req, head, low):
     if te or low.find(b"\r\ncontent-length:") >= 0:
         _length(req, head, low, te)
     i = low.find(b"\r\nexpect:")
-    if i >= 0 and low[i + 9 : _end(low, i + 9)].strip() != b"100-continue":
+    if i >= 0 and low[i + 9 : low.find(b"\r\n", i + 9)].strip() != b"100-continue":
         raise HTTPError(417)
     if req.chunked or req.content_length:
         from .body import BodyReader  # loaded by the first request that has a body
@@ -249,7 +259,7 @@ def _fields(req, head, low):
 
 
 def _connection(req, low, i):
-    end = _end(low, i)
+    end = low.find(b"\r\n", i)
     if req.http11:
         if low.find(b"close", i, end) >= 0:
             req.keep_alive = False
@@ -266,12 +276,12 @@ def _length(req, head, low, te):
         te = _field(low, b"\r\ntransfer-encoding:")
         if length >= 0:
             raise HTTPError(400, "Content-Length with Transfer-Encoding")
-        if low[te : _end(low, te)].strip() != b"chunked":
+        if low[te : low.find(b"\r\n", te)].strip() != b"chunked":
             raise HTTPError(501, "unsupported Transfer-Encoding")
         req.chunked = True
         req.content_length = None
         return
-    length = head[length : _end(low, length)].strip()
+    length = head[length : low.find(b"\r\n", length)].strip()
     if not length.isdigit() or len(length) > 15:
         raise HTTPError(400, "bad Content-Length")
     req.content_length = int(length)
@@ -286,11 +296,6 @@ def _field(low, key):
     if low.find(key, i + 1) >= 0:
         raise HTTPError(400, "repeated " + key[2:-1].decode())
     return i + len(key)
-
-
-def _end(low, start):
-    end = low.find(b"\r\n", start)
-    return end if end >= 0 else len(low)
 
 
 def _token(method):
