@@ -16,7 +16,9 @@ class Headers:
     def get(self, name, default=None):
         # One call with six locals: a larger frame would be allocated on the heap at each lookup.
         low = self._low
-        name = b"\r\n" + name.lower().encode() + b":"  # the start of the field's line
+        # The start of the field's line. Lowercased as bytes, as the head is (field names are
+        # ASCII): str.lower() would look its result up among the interned strings first.
+        name = b"\r\n" + name.encode().lower() + b":"
         i = low.find(name)
         if i < 0:
             return default
