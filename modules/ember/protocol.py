@@ -71,9 +71,17 @@ async def serve_connection(app, conn, server=None):
                     if plain:
                         keep = None
                         try:  # router.call, inline: a call costs the most common request
-                            handler = route(app, req)
-                            params = req.params
-                            result = handler(req, **params) if params else handler(req)
+                            # A static route's handler found here; anything else (patterns,
+                            # 404, 405, HEAD, OPTIONS) by the router.
+                            handler = app.router.static.get(req.path)
+                            if handler is not None:
+                                handler = handler.get(req.method)
+                            if handler is not None:
+                                result = handler(req)
+                            else:
+                                handler = route(app, req)
+                                params = req.params
+                                result = handler(req, **params) if params else handler(req)
                             if type(result) is CORO:
                                 result = await result
                         except http.HTTPError as e:

@@ -46,7 +46,7 @@ class Request:
         if head.count(b"\n") != seen >> 8 or head.count(b"\r") != seen >> 8 or b"\0" in head:
             raise HTTPError(400, "stray CR, LF or NUL in the head")
         seen &= 255
-        if seen != 8 or not self.http11:  # else one Host field, and nothing framing a body
+        if seen != 8:  # else one Host field, and nothing framing a body
             _framing(self, head, seen)
 
     def __getattr__(self, name):
@@ -172,8 +172,8 @@ def _request_line(req, head, eol, app):
     eol = head[eol - 1]  # the minor version digit
     if eol != 49 and eol != 48:  # "1", "0"
         raise HTTPError(400, "malformed request line") if eol == 32 else HTTPError(505)
-    if eol == 48:
-        req.http11 = False  # True is the class default
+    if eol == 48:  # True is the class default for both; "Connection: keep-alive" may say so
+        req.http11 = req.keep_alive = False
     if sp1[0] != 47:  # "/"
         sp1 = _origin_form(sp1, req.method)
     eol = sp1.find(b"?")
@@ -234,8 +234,6 @@ def _framing(req, head, seen):
     """Body length and persistence, from the few fields that decide them."""
     if seen >> 3 != 1 and (req.http11 or seen > 15):
         raise HTTPError(400, "missing Host header" if seen < 8 else "repeated host")
-    if not req.http11:
-        req.keep_alive = False
     if seen & 7:  # maybe Connection, Content-Length, Transfer-Encoding or Expect
         _fields(req, head, head.lower() + b"\r\n")  # each line ends with CRLF: see _fields
 
