@@ -91,13 +91,15 @@ async def serve_connection(app, conn, server=None):
                         except Exception as e:
                             print_exception(e)
                             keep = await _dispatch().fail(app, req, 500, e)
-                        if keep is None and req.owner is None:
+                        owner = req.owner  # read once: nothing below takes the connection over
+                        if keep is None and owner is None:
                             try:
                                 data = render(req, result)
                             except Exception:  # not JSON-able: the general way says why
                                 data = None
                             if data is None:
                                 keep = await _dispatch().respond(app, req, result)
+                                owner = req.owner
                             else:
                                 # When the socket takes it all (the usual case) there is
                                 # nothing to drain: drain() would only yield to the scheduler,
@@ -113,9 +115,10 @@ async def serve_connection(app, conn, server=None):
                                 keep = req.keep_alive
                     else:
                         keep = await _dispatch().serve(app, req)
-                    if req.owner is not None:  # a WebSocket or event stream took it over
+                        owner = req.owner
+                    if owner is not None:  # a WebSocket or event stream took it over
                         if app.access_log:  # logged when it ends, as any request is
-                            _dispatch().log_access(req, req.owner.status)
+                            _dispatch().log_access(req, owner.status)
                         break
 
                     # 4. the next request, if the connection stays open
@@ -164,7 +167,7 @@ async def serve_connection(app, conn, server=None):
             return
         # This frame outlives the client: drop what refers to it (streams, socket, request,
         # response) rather than keep it from the heap until the next one.
-        req = reader = writer = sock = head = result = data = handler = params = None
+        req = reader = writer = sock = head = result = data = handler = params = owner = None
         conn.reset()
 
 
