@@ -5,11 +5,6 @@ is answered inside this one coroutine, which outlives the request (and, under em
 the connection): on MicroPython every coroutine call allocates a frame, so the per-request path
 makes none of its own."""
 
-# Builtins the serving path calls, bound as this module's globals: MicroPython looks a name up
-# in the module's globals before the builtins, so a builtin costs a failed lookup first (some
-# 700 instructions on the unix port, where a global costs 100). Binding them in each module on
-# the path took GET / from 92.0k to 86.3k instructions.
-from builtins import bytearray, len, str, type
 import json
 from asyncio import CancelledError
 
@@ -17,6 +12,14 @@ from . import http
 from .request import Request
 from .router import route
 from .runtime import CORO, MICROPYTHON, collect, print_exception, sleep_ms
+
+# Builtins the serving path calls, bound as this module's globals: MicroPython looks a name up
+# in the module's globals before the builtins, so a builtin costs a failed lookup first (some
+# 700 instructions on the unix port, where a global costs 100). Binding them in each module on
+# the path took GET / from 92.0k to 86.3k instructions. Bound last: this dict then grows after
+# the modules above are loaded, which leaves the heap less fragmented (a default App starts in
+# 110 bytes less).
+from builtins import bytearray, len, str, type
 
 
 async def serve_connection(app, conn, server=None):
