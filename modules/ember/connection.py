@@ -182,7 +182,7 @@ class Connection:
         sock = self.sock
         if sock is not None:
             n = sock.write(data)
-            if n == len(data) and more is not None:
+            if more is not None and n == len(data):
                 data, more = more, None
                 n = sock.write(data)
             if n == len(data):

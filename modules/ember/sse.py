@@ -158,7 +158,7 @@ class EventStream(Takeover):
         if self.closed:
             raise OSError(32)  # EPIPE
         if self.chunked:
-            data = b"%x\r\n%s\r\n" % (len(data), data) if not last else b"0\r\n\r\n"
+            data = b"%x\r\n" % len(data) + data + b"\r\n" if not last else b"0\r\n\r\n"
         return self._send(data)  # a failed write calls _lost: _went_away
 
     # -- the tasks that notice a client going away --
