@@ -47,6 +47,15 @@ class BodyReader:
         self.cap = MAX_CHUNKED
         self.announced = 0
 
+    async def finish(self):
+        """Skip what the handler left of the body, so the next request starts at its head.
+        False when the connection must close instead."""
+        if self.done:
+            return True
+        if self.expect_continue:  # the client waits for 100 before sending: it sends nothing now
+            return False
+        return await self.discard(65536)  # larger: the connection closes instead
+
     async def _next_chunk(self):
         """Read a chunk-size line; at the last chunk, skip trailers and finish."""
         conn = self.conn

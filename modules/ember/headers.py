@@ -1,6 +1,8 @@
 """The request's header fields, parsed on first use: as a dict of bytes, as a case-insensitive
 mapping of str, and the cookies."""
 
+from builtins import len  # as globals: found at once (see ember.protocol)
+
 
 class Headers:
     """Case-insensitive, str view of the request headers. A field asked for by name is found in
@@ -9,25 +11,28 @@ class Headers:
 
     def __init__(self, req):
         self._req = req
-        self._low = None  # the head, lowercased: made once, for the first lookup
+        self._low = req._head.lower()  # what lookups search: a view is made to look a field up
 
     def get(self, name, default=None):
-        value = self._field(name.lower().encode())
-        return default if value is None else text(value)
-
-    def _field(self, name):
+        # One call with six locals: a larger frame would be allocated on the heap at each lookup.
         low = self._low
-        if low is None:
-            low = self._low = self._req._head.lower()
-        key = b"\r\n" + name + b":"
-        i = low.find(key)
+        # The start of the field's line. Lowercased as bytes, as the head is (field names are
+        # ASCII): str.lower() would look its result up among the interned strings first.
+        name = b"\r\n" + name.encode().lower() + b":"
+        i = low.find(name)
         if i < 0:
-            return None
-        if low.find(key, i + 1) >= 0:  # repeated: joined, as in raw_headers
-            return self._req.raw_headers.get(name)
-        i += len(key)
+            return default
+        if low.find(name, i + 1) >= 0:  # repeated: joined, as in raw_headers
+            return self._joined(name[2:-1], default)
+        i += len(name)
         end = low.find(b"\r\n", i)
-        return self._req._head[i : end if end >= 0 else len(low)].strip()
+        if end < 0:
+            end = len(low)
+        return text(self._req._head[i:end].strip())
+
+    def _joined(self, name, default):
+        value = self._req.raw_headers.get(name)
+        return default if value is None else text(value)
 
     def __getitem__(self, name):
         value = self.get(name)
@@ -36,7 +41,7 @@ class Headers:
         return value
 
     def __contains__(self, name):
-        return self._field(name.lower().encode()) is not None
+        return self.get(name) is not None
 
     def __len__(self):
         return len(self._req.raw_headers)

@@ -8,7 +8,9 @@ def mount(parent, prefix, app):
     for path, table in router.static.items():
         _add(parent, prefix + path, table, app)
     for segments, _tail, table in router.patterns:
-        path = "/".join(s if type(s) is str else _unparse(s) for s in segments)
+        path = "/".join(
+            lit if lit is not None else _unparse(name, kind) for lit, name, kind in segments
+        )
         _add(parent, prefix + path, table, app)
 
 
@@ -17,8 +19,7 @@ def _add(parent, path, table, app):
         parent.router.add(path, (method,), Mounted(app, handler))
 
 
-def _unparse(seg):
-    name, kind = seg
+def _unparse(name, kind):
     return "<%s:%s>" % (kind, name) if kind else "<%s>" % name
 
 

@@ -1,6 +1,11 @@
 """The request: head parsing (bytes in, limits enforced) and lazy access to query, headers, body."""
 
+from builtins import len  # as globals: found at once (see ember.protocol)
+
 from .http import HTTPError
+
+# ember.headers and ember.urlencoded, imported on first need (see Request.__getattr__)
+_headers = _urlencoded = None
 
 
 class Request:
@@ -40,48 +45,52 @@ class Request:
         # Every CR and LF is one of the CRLFs counted above; NUL never belongs in a head.
         if head.count(b"\n") != seen >> 8 or head.count(b"\r") != seen >> 8 or b"\0" in head:
             raise HTTPError(400, "stray CR, LF or NUL in the head")
-        _framing(self, head, seen & 255)
+        seen &= 255
+        if seen != 8:  # else one Host field, and nothing framing a body
+            _framing(self, head, seen)
 
     def __getattr__(self, name):
         """What is computed only when asked for, then kept: `headers`, `args`, `cookies`,
         `client_addr`, `content_type`, `app`, and `raw_headers` (the header fields as a dict,
         lowercase bytes name -> bytes value, nothing decoded: what `headers` wraps, and what
         ember's own modules read). One method costs a device less heap than a property each."""
-        # One local for whatever each branch imports, and no try block: a larger frame would
-        # be allocated on the heap at every call.
-        if name == "raw_headers":
-            from .headers import fields as f
-
-            value = f(self._head)
-        elif name == "headers":  # case-insensitive view: req.headers.get("Content-Type") -> str
-            from .headers import Headers as f
-
-            value = f(self)
+        # One local, and no try block: a larger frame would be allocated on the heap at every
+        # call. The modules it needs are imported by the first request that needs them, then
+        # kept in globals: an import statement would cost every request some 4k instructions.
+        global _headers, _urlencoded
+        if name == "headers":  # case-insensitive view: req.headers.get("Content-Type") -> str
+            if _headers is None:
+                from . import headers as _headers
+            self.headers = value = _headers.Headers(self)
         elif name == "args":  # query arguments, a MultiDict (`?a=1&a=2` keeps both)
-            from .urlencoded import Query as f
-
-            value = f(self.query_string)
+            if _urlencoded is None:
+                from . import urlencoded as _urlencoded
+            self.args = value = _urlencoded.Query(self.query_string)
+        elif name == "raw_headers":
+            if _headers is None:
+                from . import headers as _headers
+            self.raw_headers = value = _headers.fields(self._head)
         elif name == "cookies":  # name -> value
-            from .headers import cookies as f
-
-            value = f(self.raw_headers.get(b"cookie"))
+            if _headers is None:
+                from . import headers as _headers
+            self.cookies = value = _headers.cookies(self.raw_headers.get(b"cookie"))
         elif name == "client_addr":  # (host, port) of the peer
             value = self.conn.writer.get_extra_info("peername")
             if type(value) is not tuple and value is not None:  # the unix port: a raw sockaddr
-                import socket as f
+                import socket
 
-                value = f.sockaddr(value)
+                value = socket.sockaddr(value)
                 value = ("%d.%d.%d.%d" % tuple(value[1][:4]), value[2])
+            self.client_addr = value
         elif name == "content_type":
-            from .headers import text as f
-
             value = self.raw_headers.get(b"content-type")
-            value = f(value) if value is not None else None
+            if value is not None:
+                value = _headers.text(value)  # raw_headers imported it
+            self.content_type = value
         elif name == "app":
             return self.conn.app
         else:
             raise AttributeError(name)
-        setattr(self, name, value)
         return value
 
     # -- body --
@@ -148,33 +157,43 @@ def _request_line(req, head, eol, app):
         raise HTTPError(414)
     sp1 = head.find(b" ", 0, eol)
     sp2 = head.find(b" ", sp1 + 1, eol)
-    if sp1 <= 0 or sp2 <= sp1 + 1 or head.find(b" ", sp2 + 1, eol) >= 0:
+    if sp1 <= 0 or sp2 <= sp1 + 1:
         raise HTTPError(400, "malformed request line")
     if sp1 != 3 or not head.startswith(b"GET"):  # GET is the class default
         req.method = _token(head[:sp1]).decode()
+    # A third space can only be in the 8 bytes of a well-formed version: looked for there, on
+    # the way to an error, rather than in every request.
     if eol - sp2 != 9 or not head.startswith(b"HTTP/1.", sp2 + 1):
         if head.startswith(b"HTTP/", sp2 + 1) and eol - sp2 == 9:
-            raise HTTPError(505)
+            if head.find(b" ", sp2 + 1, eol) < 0:
+                raise HTTPError(505)
         raise HTTPError(400, "malformed request line")
     sp1 = head[sp1 + 1 : sp2]  # the target
     eol = head[eol - 1]  # the minor version digit
     if eol != 49 and eol != 48:  # "1", "0"
-        raise HTTPError(505)
-    if eol == 48:
-        req.http11 = False  # True is the class default
+        raise HTTPError(400, "malformed request line") if eol == 32 else HTTPError(505)
+    if eol == 48:  # True is the class default for both; "Connection: keep-alive" may say so
+        req.http11 = req.keep_alive = False
     if sp1[0] != 47:  # "/"
         sp1 = _origin_form(sp1, req.method)
     eol = sp1.find(b"?")
     if eol >= 0:
         req.query_string = sp1[eol + 1 :]
         sp1 = sp1[:eol]
-    try:
-        if b"%" in sp1:
-            from .urlencoded import unquote
+    _path(req, sp1)
 
-            req.path = unquote(sp1)
+
+def _path(req, raw):
+    """(Not in _request_line: a try block there would put its frame on the heap, at every
+    request; and no local here for the same reason.)"""
+    global _urlencoded
+    try:
+        if b"%" in raw:
+            if _urlencoded is None:
+                from . import urlencoded as _urlencoded
+            req.path = _urlencoded.unquote(raw)
         else:
-            req.path = sp1.decode()
+            req.path = raw.decode()
     except ValueError:  # UnicodeError too
         raise HTTPError(400, "bad percent-encoding in path")
 
@@ -215,13 +234,13 @@ def _framing(req, head, seen):
     """Body length and persistence, from the few fields that decide them."""
     if seen >> 3 != 1 and (req.http11 or seen > 15):
         raise HTTPError(400, "missing Host header" if seen < 8 else "repeated host")
-    if not req.http11:
-        req.keep_alive = False
     if seen & 7:  # maybe Connection, Content-Length, Transfer-Encoding or Expect
-        _fields(req, head, head.lower())
+        _fields(req, head, head.lower() + b"\r\n")  # each line ends with CRLF: see _fields
 
 
 def _fields(req, head, low):
+    # `low`: the head lowercased, with a CRLF after its last line too, so that the end of a
+    # field's value is always low.find(b"\r\n", start).
     i = low.find(b"\r\nconnection:")
     if i >= 0:
         _connection(req, low, i + 13)
@@ -229,7 +248,7 @@ def _fields(req, head, low):
     if te or low.find(b"\r\ncontent-length:") >= 0:
         _length(req, head, low, te)
     i = low.find(b"\r\nexpect:")
-    if i >= 0 and low[i + 9 : _end(low, i + 9)].strip() != b"100-continue":
+    if i >= 0 and low[i + 9 : low.find(b"\r\n", i + 9)].strip() != b"100-continue":
         raise HTTPError(417)
     if req.chunked or req.content_length:
         from .body import BodyReader  # loaded by the first request that has a body
@@ -238,7 +257,7 @@ def _fields(req, head, low):
 
 
 def _connection(req, low, i):
-    end = _end(low, i)
+    end = low.find(b"\r\n", i)
     if req.http11:
         if low.find(b"close", i, end) >= 0:
             req.keep_alive = False
@@ -255,12 +274,12 @@ def _length(req, head, low, te):
         te = _field(low, b"\r\ntransfer-encoding:")
         if length >= 0:
             raise HTTPError(400, "Content-Length with Transfer-Encoding")
-        if low[te : _end(low, te)].strip() != b"chunked":
+        if low[te : low.find(b"\r\n", te)].strip() != b"chunked":
             raise HTTPError(501, "unsupported Transfer-Encoding")
         req.chunked = True
         req.content_length = None
         return
-    length = head[length : _end(low, length)].strip()
+    length = head[length : low.find(b"\r\n", length)].strip()
     if not length.isdigit() or len(length) > 15:
         raise HTTPError(400, "bad Content-Length")
     req.content_length = int(length)
@@ -275,11 +294,6 @@ def _field(low, key):
     if low.find(key, i + 1) >= 0:
         raise HTTPError(400, "repeated " + key[2:-1].decode())
     return i + len(key)
-
-
-def _end(low, start):
-    end = low.find(b"\r\n", start)
-    return end if end >= 0 else len(low)
 
 
 def _token(method):

@@ -2,7 +2,11 @@
 
 Patterns are split on "/" once, at registration; a segment is literal text or a whole-segment
 parameter: `<name>` (non-empty text), `<int:name>` (digits, given as int) or `<path:name>` (the
-rest of the path, slashes included; last segment only)."""
+rest of the path, slashes included; last segment only). Each segment is kept as a triple,
+(literal, None, None) or (None, name, kind): matching tells them apart without calling type(),
+whose lookup as a builtin costs more than the comparison."""
+
+from builtins import len  # as a global: found at once (see ember.protocol)
 
 from .http import HTTPError
 
@@ -10,7 +14,7 @@ from .http import HTTPError
 class Router:
     def __init__(self):
         self.static = {}  # path -> {method: handler}
-        self.patterns = []  # (segments, has_tail, {method: handler})
+        self.patterns = []  # ([(literal, name, kind), ...], has_tail, {method: handler})
 
     def add(self, path, methods, handler):
         if not path.startswith("/"):
@@ -32,7 +36,7 @@ class Router:
             if not p.startswith("<"):
                 if "<" in p or ">" in p:
                     raise ValueError("a parameter must be a whole path segment: %r" % path)
-                segments.append(p)
+                segments.append((p, None, None))
                 continue
             if not p.endswith(">"):
                 raise ValueError("unclosed parameter in %r" % path)
@@ -43,8 +47,8 @@ class Router:
                 raise ValueError("bad parameter %r in %r" % (p, path))
             if kind == "path" and i != len(parts) - 1:
                 raise ValueError("<path:...> must be the last segment: %r" % path)
-            segments.append((name, kind))
-        has_tail = segments[-1][1] == "path" if type(segments[-1]) is tuple else False
+            segments.append((None, name, kind))
+        has_tail = segments[-1][2] == "path"
         for segs, tail, table in self.patterns:
             if segs == segments and tail == has_tail:
                 return table
@@ -68,17 +72,17 @@ class Router:
             k = len(segments)
             if n != k and not (has_tail and n > k):
                 continue
-            params = {}
-            for i in range(k):
-                seg = segments[i]
+            params = None  # made for the first parameter: most patterns tried fail before it
+            i = 0
+            for literal, name, kind in segments:
                 part = parts[i]
-                if type(seg) is str:
-                    if seg != part:
+                i += 1
+                if literal is not None:
+                    if literal != part:
                         break
                     continue
-                name, kind = seg
                 if kind == "path":
-                    part = "/".join(parts[i:])
+                    part = "/".join(parts[i - 1 :])
                     if not part:
                         break
                 elif not part:
@@ -87,6 +91,8 @@ class Router:
                     if not part.isdigit():
                         break
                     part = int(part)
+                if params is None:
+                    params = {}
                 params[name] = part
             else:
                 return table, params

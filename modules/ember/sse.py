@@ -19,6 +19,7 @@ cookies), is chunked on HTTP/1.1 and close-delimited on HTTP/1.0; the connection
 stream ends (EventSource reconnects on its own, sending Last-Event-ID)."""
 
 import asyncio
+from builtins import len, str, type  # as globals: found at once (see ember.protocol)
 import json
 
 from .dispatch import awaited
@@ -84,27 +85,30 @@ async def open(req, keepalive=None, retry=None, headers=None):
 def encode(data=None, event=None, id=None, retry=None):
     """One event in text/event-stream format (bytes). `data`: str, bytes, or anything else as
     JSON; line breaks in it become several `data:` lines."""
-    parts = []
+    # Concatenated, not joined from a list: most events have no field before the data, and
+    # a smaller frame stays off the heap.
+    head = b""
     if event is not None:
-        parts.append(b"event: " + _field(event) + b"\n")
+        head = b"event: " + _field(event) + b"\n"
     if id is not None:
         id = _field(id)
         if b"\0" in id:
             raise ValueError("NUL in event id")
-        parts.append(b"id: " + id + b"\n")
+        head += b"id: " + id + b"\n"
     if retry is not None:
-        parts.append(b"retry: %d\n" % retry)
-    if data is not None:
-        t = type(data)
-        if t is str:
-            data = data.encode()
-        elif t is not bytes:
-            data = bytes(data) if t is bytearray or t is memoryview else json.dumps(data).encode()
-        if b"\r" in data:
-            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        parts.append(b"data: " + data.replace(b"\n", b"\ndata: ") + b"\n")
-    parts.append(b"\n")
-    return b"".join(parts)
+        head += b"retry: %d\n" % retry
+    if data is None:
+        return head + b"\n"
+    t = type(data)
+    if t is str:
+        data = data.encode()
+    elif t is not bytes:
+        data = bytes(data) if t is bytearray or t is memoryview else json.dumps(data).encode()
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if b"\n" in data:
+        data = data.replace(b"\n", b"\ndata: ")
+    return head + b"data: " + data + b"\n\n"
 
 
 def _field(value):
@@ -148,16 +152,14 @@ class EventStream(Takeover):
                 pass
         self.closed = True
 
-    async def _write(self, data, last=False):
+    def _write(self, data, last=False):
+        """What to await to send `data` (the last chunk when `last`). Not a coroutine itself: a
+        coroutine call costs a frame, and this is on the way of every event."""
         if self.closed:
             raise OSError(32)  # EPIPE
         if self.chunked:
-            data = b"%x\r\n%s\r\n" % (len(data), data) if not last else b"0\r\n\r\n"
-        try:
-            await self._send(data)
-        except OSError:
-            self._went_away()
-            raise
+            data = b"%x\r\n" % len(data) + data + b"\r\n" if not last else b"0\r\n\r\n"
+        return self._send(data)  # a failed write calls _lost: _went_away
 
     # -- the tasks that notice a client going away --
     def _start(self, keepalive):
@@ -197,6 +199,8 @@ class EventStream(Takeover):
         task = self._task
         if task is not None and task is not asyncio.current_task():
             task.cancel()
+
+    _lost = _went_away  # Takeover._send's hook: a write failed, the client is gone
 
     def connection_lost(self):
         """The server is closing the connection (the handler returned without `close()`): the

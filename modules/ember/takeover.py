@@ -20,6 +20,9 @@ class Takeover:
         self._writing = True
         try:
             await self.conn.send(data, more)
+        except OSError:  # the client went away
+            self._lost()
+            raise
         finally:
             self._writing = False
 

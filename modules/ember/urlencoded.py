@@ -1,5 +1,7 @@
 """Percent-decoding and `application/x-www-form-urlencoded` parsing (query strings and forms)."""
 
+from builtins import len  # as globals: found at once (see ember.protocol)
+
 _HEX = b"0123456789abcdefABCDEF"
 
 
@@ -37,19 +39,10 @@ class MultiDict:
             values.append(value)
 
     def get(self, key, default=None, type=None):
-        value = self._first(key)
-        if value is None:
+        value = self._d.get(key)
+        if value is None or value[0] is None:
             return default
-        if type is None:
-            return value
-        try:
-            return type(value)
-        except ValueError:
-            return default
-
-    def _first(self, key):
-        values = self._d.get(key)
-        return None if values is None else values[0]
+        return value[0] if type is None else _typed(value[0], default, type)
 
     def getlist(self, key):
         return list(self._d.get(key, ()))
@@ -102,30 +95,40 @@ class Query(MultiDict):
 
     def __init__(self, raw):
         self._raw = raw
-        self._parsed = None
 
-    @property
-    def _d(self):
-        if self._parsed is None:
-            try:
-                self._parsed = parse(self._raw)._d
-            except ValueError:  # UnicodeError too
-                from .http import HTTPError
+    def __getattr__(self, name):
+        """`_d`, parsed on first use. (Not a property: on MicroPython a class with one makes
+        every attribute lookup on its instances check for descriptors.)"""
+        if name != "_d":
+            raise AttributeError(name)
+        try:
+            self._d = parse(self._raw)._d
+        except ValueError:  # UnicodeError too
+            from .http import HTTPError
 
-                raise HTTPError(400, "bad query string")
-        return self._parsed
+            raise HTTPError(400, "bad query string")
+        return self._d
 
-    def _first(self, key):
+    def get(self, key, default=None, type=None):
         raw = self._raw
-        if self._parsed is None and b"%" not in raw and b"+" not in raw:
-            value = _scan(raw, key.encode())
-            if value is None:
-                return None
-            try:
-                return value.decode()
-            except UnicodeError:  # the whole parse refuses it: 400
-                pass
-        return MultiDict._first(self, key)
+        if b"%" in raw or b"+" in raw:
+            return MultiDict.get(self, key, default, type)
+        value = _scan(raw, key.encode())  # what the whole parse would find, found here
+        if value is None:
+            return default
+        try:
+            value = value.decode()
+        except UnicodeError:  # the whole parse refuses it: 400
+            return MultiDict.get(self, key, default, type)
+        return value if type is None else _typed(value, default, type)
+
+
+def _typed(value, default, type):
+    """`get(key, type=int)`: the value converted, or the default when it does not convert."""
+    try:
+        return type(value)
+    except ValueError:
+        return default
 
 
 def _scan(raw, key):

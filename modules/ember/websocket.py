@@ -437,8 +437,7 @@ class WebSocket(Takeover):
                 await self._send(head + bytes(data))
             else:  # no copy of a large payload
                 await self._send(head, data)
-        except OSError:
-            self._dropped()
+        except OSError:  # Takeover._send has called _lost: _dropped
             raise ConnectionClosed(1006)
 
     # -- liveness --
@@ -448,6 +447,8 @@ class WebSocket(Takeover):
         if self.close_code is None:
             self.close_code = 1006
         self._stop_pinger()
+
+    _lost = _dropped  # Takeover._send's hook: a write failed, the client is gone
 
     def connection_lost(self):
         """The server is closing the connection (the handler has returned): nothing may use it."""

@@ -58,11 +58,26 @@ class FailingWriter:
         return self.writer.get_extra_info(name)
 
 
+class FailingSocket:
+    """Wraps the listener's socket, where a plain answer is written first: the same trip."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def write(self, data):
+        if b"alive" in data:
+            trip("write")
+        return self.sock.write(data)
+
+    def close(self):
+        self.sock.close()
+
+
 _conn_reset = connection.Connection.reset
 
 
 def conn_reset(self, reader=None, writer=None, sock=None):
-    _conn_reset(self, reader, writer and FailingWriter(writer), sock)
+    _conn_reset(self, reader, writer and FailingWriter(writer), sock and FailingSocket(sock))
 
 
 connection.Connection.reset = conn_reset
