@@ -242,6 +242,33 @@ def _expect_continue(port, path, length, sha):
         return s.recv(4096).decode()
 
 
+def test_firmware_whose_record_cannot_be_written_is_refused_and_not_selected(board):
+    """A full filesystem (here: the record's temporary name taken by a folder) refuses the
+    update before set_boot(): the new slot must not boot at the next reset, unrecorded."""
+    board.boot()
+    (board.state / "ota.json.tmp").mkdir()
+    r = board.post("/_ember/firmware", esp32.pack_image(b"firmware H" * 3000, "vH"))
+    assert r.status_code == 500, r.text
+    board.until(lambda: "ember: update-refused kind=firmware reason=" in board.output())
+    assert board.proc.poll() is None  # no reboot
+    board.kill()
+    assert board.boot() == "ota_0"  # the old firmware boots
+    assert esp32.NEW not in board.otadata_states()
+
+
+def test_firmware_the_bootloader_refuses_leaves_no_record(board):
+    """set_boot() verifies the image (here: a segment longer than the slot) and refuses it:
+    the record written before it is taken back, so the next boot reports no rollback."""
+    board.boot()
+    image = bytearray(esp32.pack_image(b"firmware I" * 3000, "vI"))
+    image[28:32] = (esp32.SLOT + 1).to_bytes(4, "little")
+    r = board.post("/_ember/firmware", bytes(image))
+    assert r.status_code == 422 and "the bootloader refused" in r.json()["error"], r.text
+    board.kill()
+    assert board.boot() == "ota_0"
+    assert "update" not in board.status() and "ember: rollback" not in board.output()
+
+
 def test_firmware_larger_than_the_slot_is_refused_before_its_body(board):
     board.boot()
     answer = _expect_continue(board.port, "/_ember/firmware", esp32.SLOT + 1, "0" * 64)

@@ -11,6 +11,7 @@ or a cut upload erases the slot's first block, so a half-written image can never
 """
 
 import hashlib
+import os
 from binascii import hexlify
 
 from .records import Refused
@@ -139,14 +140,22 @@ async def receive(body, length, sha256, part, chip_id):
 
 
 def set_boot(part, sha256, version, current):
-    """Make `part` boot next, and record what to expect after the reboot."""
+    """Record what to expect after the reboot, then make `part` boot next. In that order: a
+    record that cannot be written (a full filesystem) refuses the update before anything that
+    boots has changed, where the other order left the new slot selected with no record (its
+    rollback unwatched, the client told it was refused). A refused set_boot() puts back the
+    previous record."""
+    previous = records.read(records.OTA)
+    records.write(records.OTA, {"state": "rebooting", "expect": part.info()[4], "version": version,
+            "sha256": sha256, "from": current})
     try:
         part.set_boot()
     except OSError as e:
+        if previous is None:
+            os.remove(records.OTA)
+        else:
+            records.write(records.OTA, previous)
         raise Refused(422, "the bootloader refused the image (%s)" % e)
-    records.write(records.OTA, {"state": "rebooting", "expect": part.info()[4], "version": version,
-            "sha256": sha256, "from": current})
-
 
 
 def boot_check():
