@@ -359,3 +359,23 @@ def test_an_app_can_switch_the_device_endpoints_off(virtual_firmware, tmp_path):
         url = board.expect(r"^ember: ready (http://\S+/) ")[1]
         assert httpx.get(url + "_ember/status", headers=auth(), timeout=5).status_code == 404
         assert httpx.get(url, timeout=5).status_code == 200
+
+
+def test_a_watchdog_armed_when_the_app_serves_is_not_armed_in_setup_mode(virtual_firmware,
+                                                                         tmp_path):
+    # An ESP8266's default (wdt_from_boot=False): its scan() would starve an armed watchdog.
+    port = free_port()
+    rt = runtime(wdt_from_boot=False)
+    with VirtualBoard(virtual_firmware, image(tmp_path, config(port)), air=AIR,
+                      runtime=rt) as board:
+        board.power_on()
+        board.expect(r"^ember: joined ")
+        board.expect(r"^ember: watchdog timeout=3000$")
+        board.expect(r"^ember: ready ")
+    img = tmp_path / "blank.img"
+    img.write_bytes(b"\xff" * boards.load(BOARD).filesystem.size)
+    with VirtualBoard(virtual_firmware, img, air=AIR, runtime=rt) as board:
+        board.power_on()
+        portal = board.expect(r"^ember: portal (http://\S+/) ")[1]
+        assert httpx.get(portal + "setup.json", timeout=5).status_code == 200  # a scan
+        assert not any(line.startswith("ember: watchdog") for line in board.lines())

@@ -26,6 +26,9 @@ from .console import say
 DEFAULTS = {
     "setup_pin": ember_build.SETUP_PIN,  # GPIO held low at boot for setup mode, or None
     "wdt_ms": 5000 if sys.platform == "esp8266" else 8000,  # ESP8266 accepts only 5000; None: off
+    # ESP8266: armed only once the app serves. Its scan() (the setup page's network list) blocks
+    # for about 2 s without feeding, and its watchdog, once armed, fires after about 3 s.
+    "wdt_from_boot": sys.platform != "esp8266",
     "join_timeout_ms": 15000,
     "join_attempts": 4,
     "backoff_ms": 1000,
@@ -73,6 +76,7 @@ class Device:
         self.ip = None
         self.ap_ip = None
         self.sta = None
+        self.wdt = None
         self.safe_mode = False  # set by updates.boot()
         self.update = {}  # the last firmware/app update's record, for status
         self._up_ms = 0
@@ -150,7 +154,9 @@ async def _boot(device):
     fields = (device.firmware, ember_build.BOARD, device.reset_cause)
     say("boot", "version=%s board=%s reset=%s" % fields)
     updates.boot(device)  # counts the boot (safe mode), and what became of the last update
-    asyncio.create_task(_housekeeping(device, _watchdog(b["wdt_ms"])))
+    if b["wdt_from_boot"]:
+        _watchdog(device)
+    asyncio.create_task(_housekeeping(device))
     wifi.access_point().active(False)  # ESP8266 keeps its AP on from flash
     reason = None
     cfg, problems = config.load()
@@ -195,21 +201,21 @@ def _button_held(pin):
     return True
 
 
-def _watchdog(timeout_ms):
-    if not timeout_ms:
-        return None
-    wdt = machine.WDT(timeout=timeout_ms)
-    say("watchdog", "timeout=%d" % timeout_ms)
-    return wdt
+def _watchdog(device):
+    """Arm the watchdog (once: it cannot be stopped); _housekeeping feeds it."""
+    timeout_ms = device.board["wdt_ms"]
+    if timeout_ms and device.wdt is None:
+        device.wdt = machine.WDT(timeout=timeout_ms)
+        say("watchdog", "timeout=%d" % timeout_ms)
 
 
-async def _housekeeping(device, wdt):
+async def _housekeeping(device):
     """The one periodic task: feeds the watchdog (from the event loop, so a blocked loop starves
     it) and keeps the uptime counting across tick wraps."""
     period = (device.board["wdt_ms"] or 4000) // 4
     while True:
-        if wdt:
-            wdt.feed()
+        if device.wdt:
+            device.wdt.feed()
         device.uptime_s()
         await asyncio.sleep_ms(period)
 
@@ -250,6 +256,7 @@ async def _serve_app(device):
         fields = (device.ip, port, device.device_id, device.firmware)
         say("ready", "http://%s:%d/ id=%s version=%s" % fields)
 
+    _watchdog(device)  # armed here on an ESP8266 (see wdt_from_boot), already elsewhere
     asyncio.create_task(_keep_link(device, ready))
     await _serve(device, app, cfg["http_port"], ready)
 
