@@ -483,6 +483,26 @@ def test_safe_mode_record_rejects_what_it_did_not_write(tmp_path, monkeypatch):
     assert safemode.state()["unhealthy_boots"] == 0
 
 
+def test_the_runtimes_own_resets_count_by_why_not_by_how_they_read(tmp_path, monkeypatch):
+    """A reboot asked for is not a failed boot, even read as a hard reset (ESP32); a reset after
+    a failure is one, even read as a soft reset (an ESP8266's machine.reset())."""
+    from ember_device import safemode
+
+    monkeypatch.setattr(safemode, "FILE", str(tmp_path / "boots"))
+    for _ in range(safemode.LIMIT + 2):
+        safemode.resetting(failed=False)
+        assert safemode.boot_started(count=True) is False
+    assert safemode.state()["unhealthy_boots"] == 0
+    for n in range(1, safemode.LIMIT + 1):
+        safemode.resetting(failed=True)
+        assert safemode.boot_started(count=False) is False
+        assert safemode.state()["unhealthy_boots"] == n
+    safemode.resetting(failed=True)
+    assert safemode.boot_started(count=False) is True  # the limit reached: safe mode
+    safemode.resetting(failed=False)  # a planned reboot keeps safe mode on
+    assert safemode.boot_started() is True
+
+
 def test_one_upload_at_a_time(board):
     board.boot()
     image = esp32.pack_image(b"firmware G" * 3000, "vG")

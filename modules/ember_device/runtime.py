@@ -19,7 +19,7 @@ import ember_build
 import machine
 import network
 
-from . import config, updates, wifi
+from . import config, safemode, updates, wifi
 from .console import say
 
 # Board parameters (keyword arguments of run()); the values suit an ESP32.
@@ -37,6 +37,9 @@ DEFAULTS = {
     "dns_port": 53,
     "healthy_ms": 60000,
 }
+
+# The runtime's own reboots after a failure: they count towards safe mode (safemode.resetting).
+_FAILURES = ("server-error", "app-fallback")
 
 # machine.reset_cause() values by name; ESP8266 has two causes with no constant.
 _CAUSES = (
@@ -125,8 +128,7 @@ class Device:
 
     async def _reboot(self, reason, delay_ms):
         await asyncio.sleep_ms(delay_ms)
-        say("reboot", "reason=" + reason)
-        machine.reset()
+        _reset(reason, reason in _FAILURES)
 
 
 def _filesystem():
@@ -146,7 +148,13 @@ def run(**board):
         say("stopped")
     except Exception as e:  # a board in the field is never left at a prompt: reset, say why
         say("error", "where=boot reason=%s %s" % (type(e).__name__, e))
-        machine.reset()
+        _reset("boot-error", True)
+
+
+def _reset(reason, failed):
+    say("reboot", "reason=" + reason)
+    safemode.resetting(failed)
+    machine.reset()
 
 
 async def _boot(device):

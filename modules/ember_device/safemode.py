@@ -18,6 +18,8 @@ MAGIC = b"EMsm"
 LIMIT = 3
 FILE = "/.ember-boots"
 _SAFE = 1
+_PLANNED = 2  # the next boot follows a reset the runtime made on purpose: not counted
+_FAILED = 4  # ... one it made because something failed: counted, even read as a soft reset
 
 
 def _crc16(data):
@@ -78,12 +80,24 @@ def _store(count, flags):
 def boot_started(count=True):
     """Count this boot; True when it is to run in safe mode (the count before it reached
     LIMIT, or safe mode was on already). `count=False` for a soft reset (Ctrl-D at the REPL,
-    mpremote): someone at the console, not a crash."""
+    mpremote): someone at the console, not a crash. What `resetting()` marked decides first:
+    an ESP8266's machine.reset() reads as a soft reset too."""
     n, flags = _load()
+    if flags & (_PLANNED | _FAILED):
+        count = bool(flags & _FAILED)
+        flags &= _SAFE
     if n >= LIMIT:
         flags |= _SAFE
     _store(n + 1 if count else n, flags)
     return bool(flags & _SAFE)
+
+
+def resetting(failed):
+    """Just before the runtime's machine.reset(): whether the next boot counts. A reset asked
+    for (a reboot request, a saved config, an update) is not a failed boot; one after a failure
+    (the server could not start, the boot raised) is."""
+    n, flags = _load()
+    _store(n, flags & _SAFE | (_FAILED if failed else _PLANNED))
 
 
 def state():
