@@ -276,16 +276,20 @@ async def _keep_link(device, ready):
     sta = device.sta
     while True:
         await asyncio.sleep_ms(1000)
-        if sta.isconnected():
-            continue
-        device.net = "lost"
-        say("lost", "ssid=" + cfg["wifi_ssid"])
-        await wifi.join(
-            sta, cfg["wifi_ssid"], cfg["wifi_password"], 0, b["join_timeout_ms"], b["backoff_ms"]
-        )
-        device.net = "connected"
-        device.ip = wifi.ip(sta)
-        ready(cfg["http_port"])
+        try:
+            if sta.isconnected():
+                continue
+            device.net = "lost"
+            say("lost", "ssid=" + cfg["wifi_ssid"])
+            await wifi.join(
+                sta, cfg["wifi_ssid"], cfg["wifi_password"], 0,
+                b["join_timeout_ms"], b["backoff_ms"],
+            )
+            device.net = "connected"
+            device.ip = wifi.ip(sta)
+            ready(cfg["http_port"])
+        except Exception as e:  # a MemoryError, say: this task must outlive it, or no rejoin
+            say("error", "where=link reason=%s %s" % (type(e).__name__, e))
 
 
 async def _setup_mode(device, reason):

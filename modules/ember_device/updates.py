@@ -76,7 +76,10 @@ def app_failed(device, reason):
 async def healthy_after(device, ms):
     """A task started with the server: healthy() once it has served for `ms`."""
     await asyncio.sleep(ms / 1000)
-    healthy(device)
+    try:
+        healthy(device)
+    except Exception as e:  # a full filesystem: said, and the next healthy boot tries again
+        say("error", "where=healthy reason=%s %s" % (type(e).__name__, e))
 
 
 def healthy(device):
