@@ -61,11 +61,13 @@ class Router:
         table = self.static.get(path)
         if table is not None:
             return table, None
-        return self._match_pattern(path) if self.patterns else (None, None)
+        return self._match_pattern(path)
 
     def _match_pattern(self, path):
         # Separate from match(): a function with this many locals gets a heap-allocated frame
         # on MicroPython, which the static-route path should not pay for.
+        if not self.patterns:
+            return None, None
         parts = path.split("/")
         n = len(parts)
         for segments, has_tail, table in self.patterns:
@@ -102,9 +104,10 @@ class Router:
 def route(app, req):
     """The handler for the request (its path parameters go to `req.params`), or HTTPError
     404/405; OPTIONS answers itself. Small on purpose: it runs for every request."""
-    table = app.router.static.get(req.path)
+    router = app.router
+    table = router.static.get(req.path)
     if table is None:
-        table, params = app.router.match(req.path)
+        table, params = router._match_pattern(req.path)  # match(), past the static table
         if table is None:
             raise HTTPError(404)
         req.params = params
