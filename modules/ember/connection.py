@@ -3,7 +3,9 @@
 from builtins import bytes, len  # as globals: found at once (see ember.protocol)
 
 from .http import HTTPError
-from .runtime import sleep_ms, ticks_add, ticks_ms
+from .runtime import sleep_ms, ticks_add, ticks_diff, ticks_ms
+
+_yielded = 0  # ticks_ms() when a send last yielded to the other tasks (see Connection.send)
 
 
 def compact(mv, start, end):
@@ -178,7 +180,11 @@ class Connection:
         """Write `data` (then `more`, without joining them) and drain, under the I/O deadline.
 
         Under ember's listener the socket takes the bytes first: what it takes whole needs no
-        deadline and no drain, only the yield to the other tasks that drain() would make."""
+        deadline and no drain. drain() would then yield to the other tasks at every send; this
+        yields at most every millisecond instead, so that a loop of sends still cannot hold the
+        scheduler, but a handler that awaits something else anyway (an event source, a timer)
+        does not pay a scheduler round and a poll of every socket for each send."""
+        global _yielded
         sock = self.sock
         if sock is not None:
             n = sock.write(data)
@@ -186,7 +192,10 @@ class Connection:
                 data, more = more, None
                 n = sock.write(data)
             if n == len(data):
-                await sleep_ms(0)
+                n = ticks_ms()
+                if ticks_diff(n, _yielded) > 0:
+                    _yielded = n
+                    await sleep_ms(0)
                 return
             if n:  # the rest through the stream
                 data = data[n:]
