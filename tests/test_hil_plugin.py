@@ -17,13 +17,12 @@ from types import SimpleNamespace
 from xml.etree import ElementTree
 
 import pytest
-from ember_host import boards, esp, release, virtual
+from ember_host import boards, esp, virtual
 from ember_host.hil import targets
 from ember_host.hil.console import Console, ConsoleTimeout, Line, parse
 from ember_host.hil.session import Device, NotReady
 from ember_host.target import ProvisionError
-from firmware_support import synthetic_build
-from test_provision import mount, read
+from test_provision import make_release, mount, read
 
 SETTINGS = {
     "wifi_ssid": "hil-lab",
@@ -33,13 +32,6 @@ SETTINGS = {
 APP = b"import ember\napp = ember.App()\n"
 FLASHABLE = [n for n in boards.names() if boards.load(n).flashable]
 ESP32 = SimpleNamespace(name="EMBER_ESP32", virtual=False)  # a target that only names a board
-
-
-def make_release(tmp_path, name):
-    board = boards.load(name)
-    synthetic_build(board, tmp_path / "build")
-    release.assemble(board, tmp_path / "build", tmp_path / "dist", "v1.0.0", "1.28.0")
-    return tmp_path / "dist"
 
 
 @pytest.mark.parametrize("name", FLASHABLE)
