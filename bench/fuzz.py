@@ -45,6 +45,7 @@ for _p in (ROOT / "modules", ROOT / "tests", ROOT / "tests" / "apps"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 from process_support import ServerProcess  # noqa: E402 - tests/ is not a package
+from process import free_port  # noqa: E402 - bench/process.py, beside this file
 
 # -- valid requests -----------------------------------------------------------------------------
 
@@ -699,9 +700,7 @@ class Server(ServerProcess):
     micropython): `port`, `output()`, `alive()`, `stop()`, as the test harness's RunningApp."""
 
     def __init__(self, binary, micropython):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         app = ROOT / "tests" / "apps" / "fuzz_target.py"
         env = dict(os.environ, PYTHONPATH=str(ROOT / "modules"), PYTHONUNBUFFERED="1")
         if micropython:
