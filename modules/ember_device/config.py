@@ -5,7 +5,8 @@ ember-provision imports this module before it writes a filesystem image.
 """
 
 import json
-import os
+
+from .records import write
 
 PATH = "/config.json"
 
@@ -111,13 +112,9 @@ def load(path=PATH):
 
 def save(cfg, path=PATH):
     """Validate `cfg` and write it so that a reset at any moment leaves the old file or the new
-    one, never a torn one: a temporary file first, then a rename over the old (atomic on
-    LittleFS2 and POSIX)."""
+    one, never a torn one (`records.write`)."""
     cfg = validate(cfg)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(cfg, f)
-    os.rename(tmp, path)
+    write(path, cfg)
     return cfg
 
 

@@ -32,6 +32,8 @@ def read(path):
 
 
 def write(path, record):
+    """`record` as JSON at `path`: a temporary file first, then a rename over the old (atomic on
+    LittleFS2 and POSIX). Also how the config is saved."""
     with open(path + ".tmp", "w") as f:
         json.dump(record, f)
     os.rename(path + ".tmp", path)
