@@ -30,34 +30,20 @@ def wrk(port, conns, secs, threads=1, timeout=None):
     return res
 
 
-def throughput(s, secs):
-    """wrk -t1 -c10 against s's hello world."""
+def throughput(s, secs, module=None):
+    """wrk -t1 -c10 against s's hello world, or against `module` on the CPython running the
+    bench (s None), after one GET / that checks it answers Hello and tells its HTTP version and
+    whether it closes each connection."""
     port = free_port()
-    p, ok = start(s, port)
-    if not ok:
-        p.stop()
-        return {"error": "did not start: " + p.output()[-300:]}
-    try:
-        hello(Client(port, 5))  # sanity: GET / answers Hello
-        return wrk(port, 10, secs)
-    finally:
-        p.stop()
-
-
-def throughput_cpython(secs, module):
-    """wrk -t1 -c10 against `module` on CPython, and how it handles connections."""
-    port = free_port()
-    p, ok = start_cpython(port, module)
+    p, ok = start(s, port) if module is None else start_cpython(port, module)
     if not ok:
         p.stop()
         return {"error": "did not start: " + p.output()[-300:]}
     try:
         c = Client(port, 5)
         version, close = hello(c)
-        c.close()
-        res = wrk(port, 10, secs)
-        res.update(http=version, closes=close)
-        return res
+        c.close()  # not held open through the wrk run
+        return dict(wrk(port, 10, secs), http=version, closes=close)
     finally:
         p.stop()
 

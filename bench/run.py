@@ -53,7 +53,7 @@ def cpython_rows(cfg):
             continue
         say(f"{name} on CPython {version}: wrk -t1 -c10 -d{cfg['secs']}s")
         r = {"label": "%s (CPython %s)" % (name, version),
-             "wrk": load.throughput_cpython(cfg["secs"], "bench_" + name)}
+             "wrk": load.throughput(None, cfg["secs"], "bench_" + name)}
         r["probe"] = {"http": r["wrk"].get("http"), "closes": r["wrk"].get("closes")}
         rows["cpython-" + name] = r
     return rows
