@@ -15,7 +15,7 @@ import socket
 import httpx
 import pytest
 from ember_host.virtual import VirtualBoard
-from littlefs import LittleFS
+from test_provision import mount, read
 from virtual_support import BOARD, image
 
 from conftest import free_port
@@ -51,13 +51,8 @@ def auth():
 
 def read_config(path):
     """/config.json as it is in the flash image now."""
-    fs = boards.load(BOARD).filesystem
-    lfs = LittleFS(block_size=fs.block_size, block_count=fs.block_count, mount=False,
-                   **device.LFS2_PARAMS)
-    lfs.context.buffer = bytearray(path.read_bytes())
-    lfs.mount()
-    with lfs.open("/config.json", "r") as f:
-        return json.loads(f.read())
+    lfs = mount(path.read_bytes(), boards.load(BOARD).filesystem)
+    return json.loads(read(lfs, "/config.json"))
 
 
 def ask_dns(port, name="connectivitycheck.gstatic.com"):

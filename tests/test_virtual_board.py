@@ -14,10 +14,10 @@ import sys
 import time
 
 import pytest
-from ember_host import boards, device, provision
+from ember_host import boards, provision
 from ember_host.virtual import MAC, SIM_HEAP, VirtualBoard
-from littlefs import LittleFS
 from test_firmware_build import MPY_DIR, NPROC, PY, VERSION, build_sh, commands, fetch
+from test_provision import mount as mount_data
 from virtual_support import BOARD, image
 
 from conftest import free_port
@@ -33,11 +33,8 @@ def boot_image(tmp_path, script):
 
 
 def mount(path):
-    lfs = LittleFS(block_size=FS.block_size, block_count=FS.block_count, mount=False,
-                   **device.LFS2_PARAMS)
-    lfs.context.buffer[:] = path.read_bytes()
-    lfs.mount()
-    return lfs
+    """The image file at `path`, mounted (kept: a file must not outlive its LittleFS)."""
+    return mount_data(path.read_bytes(), FS)
 
 
 def printed(board, prefix, timeout=10):
