@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from ember_host import boards, device, virtual  # noqa: E402
+from ember_host import virtual  # noqa: E402
 from ember_host.freezecheck import compile_size  # noqa: E402
 
 ARCHS = ("xtensawin", "xtensa")
@@ -71,7 +71,7 @@ def ready_at_32k(firmware):
         img = Path(tmp) / "flash.img"
         cfg = {"wifi_ssid": "lab", "wifi_password": "secret123", "admin_secret": secret,
                "device_id": "bench", "http_port": 8791}
-        img.write_bytes(device.build_image(cfg, boards.load(virtual.BOARD).filesystem))
+        virtual.write_image(img, cfg, mac=None)
         air = {"networks": [{"ssid": "lab", "password": "secret123", "rssi": -50}]}
         with virtual.VirtualBoard(firmware, img, air=air, heap="32k") as board:
             board.power_on()

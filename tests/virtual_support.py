@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ember_host import boards, device
+from ember_host import virtual
 from firmware_support import MPY_DIR, ROOT, micropython_present
 
 BOARD = "EMBER_VIRTUAL"
@@ -77,6 +77,5 @@ def image(tmp_path, config, files=None, name="flash.img"):
     """The board's flash as `ember-provision image --board EMBER_VIRTUAL` writes it (`config`, a
     dict, validated by the schema), plus `files` ({"/boot.py": bytes}); its path."""
     path = Path(tmp_path) / name
-    fs = boards.load(BOARD).filesystem
-    path.write_bytes(device.build_image(device.device_config(config), fs, files=files))
+    virtual.write_image(path, config, files=files, mac=None)
     return path

@@ -351,15 +351,18 @@ def _runtime_arg(text):
         return key, value  # a plain string
 
 
-def write_image(path, config=None, www=None, mac=MAC):
-    """The board's flash as ember-provision writes it (the config's device_id and hostname
-    derived from `mac` when absent, as `ember-provision flash` does), or blank when no config."""
+def write_image(path, raw=None, www=None, files=None, mac=MAC):
+    """The board's flash as `ember-provision flash` writes it: the config fields `raw` (a dict;
+    device_id and hostname derived from `mac` when absent, none derived when `mac` is None),
+    `www` copied to /www and `files` ({"/boot.py": bytes}) beside them; blank when no config.
+    Returns the validated config (None for a blank flash)."""
     fs = _fs()
-    if config is None:
+    if raw is None:
         Path(path).write_bytes(b"\xff" * fs.size)  # a new chip: the first boot formats it
-        return
-    raw = json.loads(Path(config).read_text())
-    Path(path).write_bytes(device.build_image(device.device_config(raw, mac), fs, www))
+        return None
+    cfg = device.device_config(raw, mac)
+    Path(path).write_bytes(device.build_image(cfg, fs, www, files))
+    return cfg
 
 
 def main(argv=None):
@@ -392,7 +395,8 @@ def main(argv=None):
         image = Path(a.image or Path(tmp) / "flash.img")
         try:
             if a.config or not image.exists():
-                write_image(image, a.config, a.www, a.mac)
+                raw = json.loads(Path(a.config).read_text()) if a.config else None
+                write_image(image, raw, a.www, mac=a.mac)
         except (ProvisionError, OSError, ValueError) as e:
             print(f"ember_host.virtual: {e}", file=sys.stderr)
             return 1

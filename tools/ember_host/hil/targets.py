@@ -135,16 +135,17 @@ class VirtualTarget:
         """The image `ember-provision flash` would write (device_id and hostname from the
         board's MAC), and simulated air with the network the settings name; the board serves
         on a free local port."""
-        cfg = device.device_config(dict(settings, http_port=free_port()), virtual.MAC)
+        raw = dict(settings, http_port=free_port())
         # Its flash holds the secrets, as a board's does: in a folder of its own, never among the
         # artifacts a CI run uploads; removed at close().
         self._dir = tempfile.mkdtemp(prefix="ember-hil-")
         self.image = Path(self._dir) / "flash.img"
+        if dry_run:
+            cfg = device.device_config(raw, virtual.MAC)
+        else:
+            cfg = virtual.write_image(self.image, raw, files=files)
         network = {"ssid": cfg["wifi_ssid"], "password": cfg["wifi_password"], "rssi": -48}
         self.air = {"networks": [network], "station_ip": "127.0.0.1", "ap_ip": "127.0.0.1"}
-        if not dry_run:
-            fs = Target.board_definition(VIRTUAL).fs
-            self.image.write_bytes(device.build_image(cfg, fs, files=files))
         return {"device_id": cfg["device_id"], "mac": virtual.MAC, "hostname": cfg["hostname"]}
 
     def console(self):
