@@ -5,6 +5,7 @@
 CPython. Tests marked `listener` need ember's own listening socket (connection cap, timeouts),
 which the webassembly bridge does not use: it hands connections to `app.handle()`."""
 
+import json
 import os
 import shutil
 import socket
@@ -201,6 +202,27 @@ def assert_clean_keep_alive(port, path="/stats", pause=0.5):
 
 def have_curl():
     return shutil.which("curl") is not None
+
+
+CHROMIUM = os.environ.get("EMBER_CHROMIUM", "/usr/bin/chromium")
+
+
+def browser_check(script, url, *args):
+    """Run tests/browser/<script> (node, playwright-core) on `url` in headless Chromium, with
+    `args` after the Chromium path; the JSON its last line prints. Skips, saying what is
+    missing, without Chromium or playwright-core; fails with its stderr if it fails."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
+    if not (ROOT / "node_modules" / "playwright-core").is_dir():
+        pytest.skip("skipped: playwright-core not installed (npm ci)")
+    out = subprocess.run(
+        ["node", str(ROOT / "tests" / "browser" / script), url, CHROMIUM, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def stats(app):

@@ -4,36 +4,16 @@ password shows its error, a good one saves the config and the device reboots; a 
 device refuses a wrong admin secret. Screenshots are taken and their pixels checked. CPython
 runtime (the browser is the point here)."""
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
-import pytest
-
 import portal_support
+from conftest import browser_check
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("EMBER_CHROMIUM", "/usr/bin/chromium")
 SECRET = "the-current-admin-secret"
 
 portal = portal_support.fixture()
 
 
 def browse(p, outdir, scenario, *extra):
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
-    if not (ROOT / "node_modules" / "playwright-core").is_dir():
-        pytest.skip("skipped: playwright-core not installed (npm ci)")
-    script = ROOT / "tests" / "browser" / "portal_check.mjs"
-    out = subprocess.run(
-        ["node", str(script), p.url, CHROMIUM, str(outdir), scenario, *extra],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = browser_check("portal_check.mjs", p.url, outdir, scenario, *extra)
     assert "error_thrown" not in result, (result, p.output())
     assert not [m for m in result["console"] if m.startswith("pageerror")], result["console"]
     for name, shot in result["shots"].items():
