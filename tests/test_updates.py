@@ -231,14 +231,10 @@ def test_whole_flash_image_instead_of_the_app_is_refused(board):
     _refused(board, r, 422, "send micropython.bin")
 
 
-def _expect_continue(port, path, length, sha):
+def _expect_continue(port, endpoint, length, sha):
     """Send only the head with Expect: 100-continue; the answer before any body byte."""
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
-        f"X-Ember-SHA256: {sha}\r\nContent-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
-    )
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(head.encode())
+        s.sendall(_head(endpoint, length, sha, "Expect: 100-continue\r\n"))
         return s.recv(4096).decode()
 
 
@@ -271,21 +267,25 @@ def test_firmware_the_bootloader_refuses_leaves_no_record(board):
 
 def test_firmware_larger_than_the_slot_is_refused_before_its_body(board):
     board.boot()
-    answer = _expect_continue(board.port, "/_ember/firmware", esp32.SLOT + 1, "0" * 64)
+    answer = _expect_continue(board.port, "firmware", esp32.SLOT + 1, "0" * 64)
     assert answer.startswith("HTTP/1.1 413"), answer
     assert "the slot ota_1 holds 1572864" in answer
     board.kill()
     assert board.boot() == "ota_0"
 
 
-def _upload_head(body, endpoint="firmware"):
-    """The head of a whole, authorized upload of `body` to /_ember/<endpoint>, for a test that
-    sends the body by hand."""
+def _head(endpoint, length, sha, extra=""):
+    """The head of an authorized upload to /_ember/<endpoint> that declares `length` bytes
+    hashing to `sha` (`extra`: more header lines), for a test that sends it by hand."""
     return (
         f"POST /_ember/{endpoint} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n"
-        f"X-Ember-SHA256: {hashlib.sha256(body).hexdigest()}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"X-Ember-SHA256: {sha}\r\nContent-Length: {length}\r\n{extra}\r\n"
     ).encode()
+
+
+def _upload_head(body, endpoint="firmware"):
+    """The head of a whole upload of `body` to /_ember/<endpoint>."""
+    return _head(endpoint, len(body), hashlib.sha256(body).hexdigest())
 
 
 def test_cut_firmware_upload_changes_nothing(board):
