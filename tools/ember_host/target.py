@@ -40,6 +40,10 @@ class Target:
     # The release's firmware and the SHA-256 its manifest records; None for a board definition.
     firmware: Path | None = None
     firmware_sha256: str | None = None
+    # The release's ember_version, and its manifest's "ota" entry (the app image ember-update
+    # sends: file, size, sha256, slot_size), None on a board without two OTA slots.
+    version: str | None = None
+    ota: dict | None = None
 
     @classmethod
     def release(cls, path):
@@ -60,6 +64,8 @@ class Target:
                 firmware_offset=int(m["firmware_offset"], 0),
                 firmware=manifest.with_name(manifest.name[: -len(MANIFEST)] + FIRMWARE),
                 firmware_sha256=m["files"][FIRMWARE]["sha256"],
+                version=m.get("ember_version"),
+                ota=m.get("ota"),
             )
         except (ValueError, KeyError, TypeError) as e:
             reason = f"no {e} field" if isinstance(e, KeyError) else str(e)
@@ -74,6 +80,14 @@ class Target:
         if not b.filesystem:
             raise ProvisionError(f"board {name} has no filesystem")
         return cls(b.name, b.chip, b.flash_size, b.filesystem, b.firmware_offset)
+
+    def release_file(self, name):
+        """A file of the release beside its manifest: dist/<BOARD>/<name>, or a GitHub release's
+        <BOARD>-<tag>-<name> (micropython.bin published as -app.bin)."""
+        prefix = self.firmware.name[: -len(FIRMWARE)]
+        if prefix:
+            name = {"micropython.bin": "app.bin"}.get(name, name)
+        return self.firmware.with_name(prefix + name)
 
     def check_flash_size(self, size):
         """Refuse a device whose flash differs: its vfs partition would not match the image."""

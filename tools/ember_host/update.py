@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 from ember_device import ota  # the image checks the device runs: one implementation
 
+from .target import ProvisionError, Target
+
 SECRET_ENV = "EMBER_ADMIN_SECRET"
 BLOCK = 4096
 
@@ -149,34 +151,33 @@ def _image(data, name):
 
 
 def from_release(release, board):
-    """micropython.bin of a release directory, checked against its manifest.json and `board`
-    (what the device says it is)."""
-    release = Path(release)
+    """The OTA app image of a release (dist/BOARD, or a GitHub release's manifest: read as
+    ember-provision reads it, target.Target), checked against its manifest and `board` (what the
+    device says it is)."""
     try:
-        manifest = json.loads((release / "manifest.json").read_text())
-    except (OSError, ValueError) as e:
-        raise UpdateError(f"{release}/manifest.json: {e}") from None
-    if manifest["board"] != board:
-        raise UpdateError(f"the release is for {manifest['board']}; the device is {board}")
-    if "ota" not in manifest:
-        raise UpdateError(f"{release}/manifest.json predates OTA entries: "
-                          f"./build.sh release {board}")
-    entry = manifest["ota"]
+        rel = Target.release(release)
+    except ProvisionError as e:
+        raise UpdateError(str(e)) from None
+    if rel.board != board:
+        raise UpdateError(f"the release is for {rel.board}; the device is {board}")
+    entry = rel.ota
     if entry is None:
-        raise UpdateError(f"{board} has no second app slot, so no firmware update over the "
-                          "air: update its app with --app")
-    data = (release / entry["file"]).read_bytes()
+        raise UpdateError(f"the release lists no OTA image: {board} has no second app slot (or "
+                          f"the release predates OTA entries: ./build.sh release {board}); "
+                          "update its app with --app")
+    path = rel.release_file(entry["file"])
+    data = path.read_bytes()
     if sha256(data) != entry["sha256"] or len(data) != entry["size"]:
-        raise UpdateError(f"{release}/{entry['file']} differs from manifest.json (SHA-256 "
+        raise UpdateError(f"{path} differs from manifest.json (SHA-256 "
                           f"{sha256(data)[:16]}…, listed {entry['sha256'][:16]}…)")
     if len(data) > entry["slot_size"]:
         raise UpdateError(f"{entry['file']} is {len(data)} bytes, larger than the OTA slot "
                           f"({entry['slot_size']})")
     info = _image(data, entry["file"])
-    if ota.chip_name(info["chip_id"]) != manifest["chip"]:
+    if ota.chip_name(info["chip_id"]) != rel.chip:
         raise UpdateError(f"{entry['file']} is for {ota.chip_name(info['chip_id'])}, "
-                          f"the release for {manifest['chip']}")
-    return Payload("firmware", data, manifest["ember_version"])
+                          f"the release for {rel.chip}")
+    return Payload("firmware", data, rel.version)
 
 
 def from_firmware(path, version=None):
@@ -283,7 +284,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="ember-update", description=__doc__.split("\n")[0])
     ap.add_argument("device", help="host, host:port or http://host:port/")
     what = ap.add_mutually_exclusive_group(required=True)
-    what.add_argument("--release", help="a release directory (dist/BOARD): its micropython.bin")
+    what.add_argument("--release", help="a release (dist/BOARD, or a GitHub release's "
+                      "<BOARD>-<tag>-manifest.json): its OTA app image")
     what.add_argument("--firmware", help="an app image (micropython.bin) without a release")
     what.add_argument("--app", help="an application module, .py or .mpy for the board's arch")
     ap.add_argument("--version", help="with --firmware: the version it reports once running")

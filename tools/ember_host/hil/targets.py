@@ -89,13 +89,7 @@ class EspTarget:
         )
 
     def release_file(self, name):
-        """A file of the release beside its manifest: dist/<BOARD>/<name>, or a GitHub release's
-        <BOARD>-<tag>-<name> (micropython.bin published as -app.bin)."""
-        firmware = self.target.firmware
-        prefix = firmware.name[: -len("firmware.bin")]
-        if prefix:
-            name = {"micropython.bin": "app.bin"}.get(name, name)
-        return firmware.with_name(prefix + name)
+        return self.target.release_file(name)
 
     def console(self):
         return Console(self.port, self.baud)
