@@ -12,11 +12,9 @@ def index(req):
 
 def main(port, **config):
     """Serve on 127.0.0.1:port; `config` overrides App settings (e.g. max_connections=4)."""
-    import bench_probe as p
+    import bench_probe
 
     for key, value in config.items():
         setattr(app, key, value)
-    app.get("/z")(lambda req: p.zero())
-    app.get("/d")(lambda req: p.dump())
-    app.get("/h")(lambda req: p.heap())
+    bench_probe.routes(app)
     app.run("127.0.0.1", port)

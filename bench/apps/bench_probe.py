@@ -33,3 +33,10 @@ def dump():
 def heap():
     gc.collect()
     return str(gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0)
+
+
+def routes(app):
+    """GET /z, /d and /h on `app`, an ember or microdot app (`app.get(path)` is a decorator)."""
+    app.get("/z")(lambda req: zero())
+    app.get("/d")(lambda req: dump())
+    app.get("/h")(lambda req: heap())

@@ -69,9 +69,7 @@ async def param_async(req, name):
 
 
 def main(port):
-    import bench_probe as p
+    import bench_probe
 
-    app.get("/z")(lambda req: p.zero())
-    app.get("/d")(lambda req: p.dump())
-    app.get("/h")(lambda req: p.heap())
+    bench_probe.routes(app)
     app.run("127.0.0.1", port)
