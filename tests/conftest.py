@@ -232,6 +232,20 @@ def stats(app):
     return httpx.get(app.url + "/stats", timeout=10).json()
 
 
+def wait_get(url, timeout=10.0):
+    """GET `url` until something answers (a server just started); fails the test when nothing
+    does within `timeout` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"nothing answers at {url}"
+            time.sleep(0.05)
+
+
 def wait_for_stat(app, key, value, timeout=5.0):
     """Poll /stats until `key` reaches `value`; False on timeout."""
     deadline = time.monotonic() + timeout

@@ -11,10 +11,9 @@ import sys
 import threading
 import tomllib
 
-import httpx
 import pytest
 
-from conftest import ROOT, RUNTIME, free_port, unix_binary
+from conftest import ROOT, RUNTIME, free_port, unix_binary, wait_get
 
 MIP_JSON = ROOT / "modules" / "package.json"
 HOST_ONLY = {"testing.py"}  # the in-process test client: not for a device
@@ -115,15 +114,6 @@ def test_wheels_install_into_a_fresh_venv_and_run(tmp_path):
     finally:
         proc.kill()
         proc.wait()
-
-
-def wait_get(url):
-    for _ in range(100):
-        try:
-            return httpx.get(url, timeout=2)
-        except httpx.TransportError:
-            threading.Event().wait(0.05)
-    raise AssertionError(f"nothing answers at {url}")
 
 
 @pytest.mark.integration

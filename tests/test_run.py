@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from conftest import RUNTIME, ROOT, compiled_modules, free_port, unix_binary
+from conftest import RUNTIME, ROOT, compiled_modules, free_port, unix_binary, wait_get
 
 pytestmark = [pytest.mark.integration, pytest.mark.listener]
 
@@ -49,12 +49,7 @@ def test_ctrl_c_stops_run_with_one_line(tmp_path, busy):
         env = {"PYTHONPATH": str(ROOT / "modules")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        for _ in range(100):
-            try:
-                assert httpx.get(f"http://127.0.0.1:{port}/", timeout=1).text == "up"
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        assert wait_get(f"http://127.0.0.1:{port}/").text == "up"
         if busy:  # the interrupt arrives while a worker runs the handler
             spinner = threading.Thread(target=get_quietly, args=(f"http://127.0.0.1:{port}/spin",))
             spinner.start()
