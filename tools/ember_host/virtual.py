@@ -402,19 +402,23 @@ def main(argv=None):
             return 1
         board = VirtualBoard(a.firmware, image, a.air, dict(a.runtime), a.hold_button, a.heap,
                              mac=a.mac, ota=a.ota)
-        # Terminated (kill, a CI timeout): powered off as on Ctrl-C, no orphan left serving.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        # Ctrl-C, or terminated (kill, a CI timeout): powered off, no orphan left serving. The
+        # handler only notes the signal: an exception could land between starting the firmware's
+        # process and recording it, and leave that process running.
+        stopped = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, _: stopped.append(signum))
         try:
             board.power_on(stdout=a.serial_fd)
-            while board.running():
+            while board.running() and not stopped:
                 time.sleep(0.1)
         except FileNotFoundError as e:
             print(f"ember_host.virtual: {e}", file=sys.stderr)
             return 1
-        except KeyboardInterrupt:
-            pass
         finally:
             board.power_off()
+    if signal.SIGTERM in stopped:
+        return 143
     return 0 if board.returncode in (None, 0) else 1
 
 
