@@ -17,7 +17,7 @@ import pytest
 
 from ..target import ProvisionError
 from . import targets
-from .session import TROUBLE, Session
+from .session import Session, first_trouble
 
 SESSION = pytest.StashKey()
 MARK = pytest.StashKey()
@@ -195,11 +195,10 @@ def pytest_runtest_makereport(item, call):
     if rep.when == "call" and rep.passed and s.console is not None:
         # A test the device answered correctly while crashing somewhere (a traceback, an error
         # line) has found a bug all the same.
-        since = item.stash.get(MARK, 0)
-        trouble = [t for _, t in s.console.lines[since:] if TROUBLE.search(t)]
+        trouble = first_trouble(s.console, item.stash.get(MARK, 0))
         if trouble:
             rep.outcome = "failed"
-            rep.longrepr = f"the device reported trouble during the test: {trouble[0]}"
+            rep.longrepr = f"the device reported trouble during the test: {trouble}"
     if rep.when == "call" or (rep.when == "setup" and not rep.passed):
         s.report.tests.append(
             {"test": item.nodeid, "outcome": rep.outcome, "duration_s": round(rep.duration, 3)}

@@ -17,6 +17,11 @@ READY_OR_SETUP = r"ember: (ready|setup) "
 TROUBLE = re.compile(r"ember: (error|safe-mode|app-fallback) |Traceback \(most recent call last\)")
 
 
+def first_trouble(console, since, until=None):
+    """The first TROUBLE line between console positions `since` and `until`, or None."""
+    return next((t for _, t in console.lines[since:until] if TROUBLE.search(t)), None)
+
+
 class NotReady(AssertionError):
     """The device did not come up as provisioned: the message quotes the console since reset."""
 
@@ -67,9 +72,9 @@ class Device:
         line = parse(text)
         if m.group(1) == "setup":
             raise NotReady(f"setup mode instead of serving: {text}\n{self.console.text(after)}")
-        trouble = [t for _, t in self.console.lines[after:pos] if TROUBLE.search(t)]
+        trouble = first_trouble(self.console, after, pos)
         if trouble:
-            raise NotReady(f"ready after {trouble[0]}\n{self.console.text(after)}")
+            raise NotReady(f"ready after {trouble}\n{self.console.text(after)}")
         url = re.fullmatch(r"http://([^:/]+):(\d+)/", line.args[0] if line.args else "")
         if not url or "id" not in line.fields or "version" not in line.fields:
             raise NotReady(f"a ready line not in the documented format: {text}")
