@@ -66,29 +66,34 @@ def frozen_binary():
     return binary if binary.is_file() else None
 
 
+def micropython_command(*args, path=()):
+    """`args` run on the MicroPython unix build, and the environment for it: ember's modules
+    compiled as freezing compiles them (compiled_modules()), then the folders in `path`, then
+    the frozen modules. Skips without a unix build."""
+    binary = unix_binary()
+    if binary is None:
+        pytest.skip("skipped: no MicroPython unix build (./build.sh unix)")
+    micropypath = ":".join([str(compiled_modules()), *map(str, path), ".frozen"])
+    return [str(binary), *map(str, args)], dict(os.environ, MICROPYPATH=micropypath)
+
+
 def _command(app_file, port, heapsize, frozen):
+    script = [str(ROOT / "tests" / "serve_app.py"), str(app_file), str(port)]
     if RUNTIME == "cpython" and not frozen:
         env = dict(os.environ, PYTHONPATH=str(ROOT / "modules"), PYTHONUNBUFFERED="1")
-        return [sys.executable, str(ROOT / "tests" / "serve_app.py"), str(app_file), str(port)], env
+        return [sys.executable, *script], env
+    heap = ["-X", f"heapsize={heapsize}"] if heapsize else []
     if frozen:
         binary = frozen_binary()
         if RUNTIME != "unix" or binary is None:
             pytest.skip("skipped: no MicroPython unix build with ember frozen (./build.sh unix)")
-        env = dict(os.environ, MICROPYPATH=".frozen")
-    elif RUNTIME == "unix":
-        binary = unix_binary()
-        if binary is None:
-            pytest.skip("skipped: no MicroPython unix build")
-        env = dict(os.environ, MICROPYPATH=f"{compiled_modules()}:.frozen")
-    if RUNTIME == "unix" or frozen:
-        cmd = [str(binary)]
-        if heapsize:
-            cmd += ["-X", f"heapsize={heapsize}"]
-        return cmd + [str(ROOT / "tests" / "serve_app.py"), str(app_file), str(port)], env
+        return [str(binary), *heap, *script], dict(os.environ, MICROPYPATH=".frozen")
+    if RUNTIME == "unix":
+        return micropython_command(*heap, *script)
     if RUNTIME == "wasm":
         if not (ROOT / "node_modules" / "@micropython").is_dir():
             pytest.skip("skipped: webassembly MicroPython not installed (npm ci)")
-        return ["node", str(ROOT / "tests" / "wasm" / "serve.mjs"), str(app_file), str(port)], None
+        return ["node", str(ROOT / "tests" / "wasm" / "serve.mjs"), *script[1:]], None
     raise RuntimeError(f"unknown EMBER_RUNTIME {RUNTIME!r}")
 
 

@@ -24,13 +24,12 @@ binary, or tests/wasm/cases.mjs in Node), and each item reports its own case fro
 pass, or its traceback and output."""
 
 import asyncio
-import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, RUNTIME, compiled_modules, unix_binary
+from conftest import ROOT, RUNTIME, micropython_command
 
 if str(ROOT / "modules") not in sys.path:
     sys.path.insert(0, str(ROOT / "modules"))
@@ -58,11 +57,7 @@ def cases_test(namespace):
 
 def _command(path):
     if RUNTIME == "unix":
-        binary = unix_binary()
-        if binary is None:
-            pytest.skip("skipped: no MicroPython unix build")
-        env = dict(os.environ, MICROPYPATH="%s:.frozen" % compiled_modules())
-        return [str(binary), str(ROOT / "tests" / "run_cases.py"), str(path)], env
+        return micropython_command(ROOT / "tests" / "run_cases.py", path)
     if RUNTIME == "wasm":
         if not (ROOT / "node_modules" / "@micropython").is_dir():
             pytest.skip("skipped: webassembly MicroPython not installed (npm ci)")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, RUNTIME, compiled_modules, free_port, unix_binary
+from conftest import ROOT, RUNTIME, free_port, micropython_command
 from process_support import ServerProcess
 
 
@@ -17,12 +17,7 @@ def _command():
         env = dict(os.environ, PYTHONPATH=str(ROOT / "modules"), PYTHONUNBUFFERED="1")
         return [sys.executable, script], env
     if RUNTIME == "unix":
-        binary = unix_binary()
-        if binary is None:
-            pytest.skip("skipped: no MicroPython unix build")
-        return [str(binary), script], dict(
-            os.environ, MICROPYPATH="%s:.frozen" % compiled_modules()
-        )
+        return micropython_command(script)
     pytest.skip("device runtime: not in the webassembly build (no board, no UDP)")
 
 

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from conftest import RUNTIME, ROOT, compiled_modules, free_port, unix_binary, wait_get
+from conftest import RUNTIME, ROOT, free_port, micropython_command, wait_get
 
 pytestmark = [pytest.mark.integration, pytest.mark.listener]
 
@@ -40,8 +40,7 @@ def test_ctrl_c_stops_run_with_one_line(tmp_path, busy):
     script = tmp_path / "main.py"
     script.write_text(APP.format(port=port))
     if RUNTIME == "unix":
-        binary = unix_binary() or pytest.skip("skipped: no MicroPython unix build")
-        cmd, env = [str(binary), str(script)], {"MICROPYPATH": f"{compiled_modules()}:.frozen"}
+        cmd, env = micropython_command(script)
     else:
         # A background job's SIGINT may be ignored, and the child would inherit that: restore it.
         prelude = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "

@@ -281,11 +281,10 @@ async def case_sse_client_goes_away():
 
 
 if pytest is not None:
-    import os
     import re
     import subprocess
 
-    from conftest import ROOT, RUNTIME, compiled_modules, unix_binary
+    from conftest import ROOT, RUNTIME, micropython_command
 
     test_case = inprocess.cases_test(globals())
 
@@ -313,13 +312,8 @@ if pytest is not None:
             return
         if RUNTIME != "unix":
             pytest.skip("skipped: the webassembly build has no asyncio.run")
-        binary = unix_binary()
-        if binary is None:
-            pytest.skip("skipped: no MicroPython unix build")
-        env = dict(os.environ, MICROPYPATH="%s:.frozen" % compiled_modules())
-        proc = subprocess.run(
-            [str(binary), str(path)], env=env, capture_output=True, text=True, timeout=60
-        )
+        cmd, env = micropython_command(path)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0 and proc.stdout.endswith("ok\n"), proc.stdout + proc.stderr
 
     def test_not_frozen_into_firmware():

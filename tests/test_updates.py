@@ -15,7 +15,7 @@ import time
 
 import httpx
 import pytest
-from conftest import ROOT, compiled_modules, free_port, recv_all, unix_binary
+from conftest import ROOT, free_port, micropython_command, recv_all
 from process_support import ServerProcess
 
 SIM = ROOT / "boards" / "EMBER_VIRTUAL" / "sim"
@@ -81,11 +81,7 @@ class Board:
             env = dict(os.environ, PYTHONPATH=str(ROOT / "modules") + ":" + str(SIM),
                        PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
             return [sys.executable, *args], env
-        binary = unix_binary()
-        if binary is None:
-            pytest.skip("skipped: no MicroPython unix build (./build.sh unix)")
-        env = dict(os.environ, MICROPYPATH=f"{compiled_modules()}:{SIM}:.frozen")
-        return [str(binary), "-X", "heapsize=512k", *args], env
+        return micropython_command("-X", "heapsize=512k", *args, path=[SIM])
 
     def boot(self, expect_ready=True):
         """Power on / reset: the bootloader picks the slot, then the process starts."""
