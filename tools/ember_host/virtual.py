@@ -24,7 +24,6 @@ import argparse
 import importlib.util
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -36,6 +35,7 @@ import time
 from pathlib import Path
 
 from . import boards, device
+from .lines import LineLog
 from .target import ProvisionError
 
 BOARD = "EMBER_VIRTUAL"
@@ -103,7 +103,7 @@ class VirtualBoard:
         self._sock = None
         self._out = None  # the file descriptor the serial lines go to; None: captured
         self._captured = True
-        self._lines = []
+        self._log = LineLog()
         self._seen = 0  # expect() searches the lines from here
         self._stop = threading.Event()
         self._supervisor = None
@@ -200,39 +200,33 @@ class VirtualBoard:
 
     def lines(self):
         """The serial lines so far (when captured), the launcher's "virtual: " lines included."""
-        return list(self._lines)
+        return [text for _, text in self._log.lines]
 
     def expect(self, pattern, timeout=10.0):
         """The match of the first line after the previous expect()'s that matches `pattern` (a
         regular expression), waiting up to `timeout` s; TimeoutError with the lines seen."""
         if not self._captured:
             raise RuntimeError("expect() needs the serial lines captured (power_on(stdout=None))")
-        rx = re.compile(pattern)
-        end = time.monotonic() + timeout
-        while True:
-            while self._seen < len(self._lines):
-                line = self._lines[self._seen]
-                self._seen += 1
-                m = rx.search(line)
-                if m:
-                    return m
-            if time.monotonic() > end:
-                tail = "\n".join(self._lines[-30:])
-                raise TimeoutError(
-                    f"no line matching {pattern!r} within {timeout} s; last lines:\n{tail}"
-                )
-            time.sleep(0.02)
+        found = self._log.search(pattern, timeout, self._seen)
+        if found is None:
+            tail = "\n".join(self.lines()[-self._log.TAIL :])
+            raise TimeoutError(
+                f"no line matching {pattern!r} within {timeout} s; last lines:\n{tail}"
+            )
+        pos, m = found
+        self._seen = pos + 1
+        return m
 
     def _say(self, text):
         line = f"virtual: {text}"
         if self._out is None:
-            self._lines.append(line)
+            self._log.add([line])
         else:
             os.write(self._out, (line + "\n").encode())
 
     def _pump(self, pipe):
         for raw in pipe:
-            self._lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            self._log.add([raw.decode("utf-8", "replace").rstrip("\r\n")])
         pipe.close()
 
     # -- the chip ------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import serial
 
+from ..lines import LineLog
+
 _EVENT = re.compile(r"ember: (\S+)(?: (.*))?$")
 # A key=value field followed by another field; a value that is not is the last, to end of line.
 _FIELD = re.compile(r"([a-z_]+)=(\S*) (?=[a-z_]+=)")
@@ -56,14 +58,9 @@ class ConsoleTimeout(AssertionError):
     """What was awaited on the console did not come: the message ends with the last lines."""
 
 
-class Console:
-    """Lines read from a serial port by a thread; `expect` waits for one after a mark.
-
-    Positions are indices into `lines` (each a (seconds since open, text) pair): `mark()` before an
-    action, then `expect(pattern, after=mark)` so a line printed before the action cannot match.
-    """
-
-    TAIL = 30  # lines quoted in a timeout's message
+class Console(LineLog):
+    """Lines read from a serial port by a thread (LineLog: `lines`, `mark`, `text`, `settle`);
+    `expect` waits for one after a mark, or raises ConsoleTimeout quoting the log's tail."""
 
     def __init__(self, port, baud=115200):
         # A device path, or a pyserial URL: rfc2217://host:port reaches a board on another
@@ -73,10 +70,8 @@ class Console:
         self.serial.baudrate, self.serial.timeout = baud, 0.1
         self.serial.rts = self.serial.dtr = False
         self.serial.open()
-        self.opened = time.monotonic()
-        self.lines = []
+        super().__init__()
         self._partial = b""
-        self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, name=f"console {port}", daemon=True)
         self._thread.start()
@@ -93,58 +88,22 @@ class Console:
                 # The port went away (a native-USB board re-enumerating, or closed): stop reading;
                 # TypeError is pyserial's read racing close().
                 if not self._stop.is_set():
-                    self._add([f"[console: {self.serial.port} closed]"])
+                    self.add([f"[console: {self.serial.port} closed]"])
                 return
             if data:
                 *done, self._partial = (self._partial + data).split(b"\n")
-                self._add([b.rstrip(b"\r").decode("utf-8", "replace") for b in done])
-
-    def _add(self, texts):
-        now = time.monotonic() - self.opened
-        with self._changed:
-            self.lines.extend((now, t) for t in texts)
-            self._changed.notify_all()
-
-    def mark(self):
-        with self._changed:
-            return len(self.lines)
+                self.add([b.rstrip(b"\r").decode("utf-8", "replace") for b in done])
 
     def expect(self, pattern, timeout, after=0):
         """The first line at or after position `after` that matches `pattern` (a regex searched
         in each line): (position, re.Match). Raises ConsoleTimeout with the log's tail."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        checked = after
-        with self._changed:
-            while True:
-                for pos in range(checked, len(self.lines)):
-                    if m := rx.search(self.lines[pos][1]):
-                        return pos, m
-                checked = len(self.lines)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise ConsoleTimeout(
-                        f"no line matching {pattern!r} on {self.serial.port} within {timeout:g} s;"
-                        f" its last lines:\n{self.text(max(after, checked - self.TAIL))}"
-                    )
-                self._changed.wait(left)
-
-    def settle(self, quiet=0.1, limit=2.0):
-        """Wait until no line has come for `quiet` seconds (at most `limit`): a traceback the
-        board is still printing is whole in the log of the failure it explains."""
-        deadline = time.monotonic() + limit
-        with self._changed:
-            while True:
-                n = len(self.lines)
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._changed.wait(min(quiet, left)) and len(self.lines) == n:
-                    return
-
-    def text(self, since=0):
-        """The log from position `since`, one line per line, each with its time since open."""
-        with self._changed:
-            lines = self.lines[since:]
-        return "".join(f"[{t:8.3f}] {text}\n" for t, text in lines)
+        found = self.search(pattern, timeout, after)
+        if found is None:
+            raise ConsoleTimeout(
+                f"no line matching {pattern!r} on {self.serial.port} within {timeout:g} s;"
+                f" its last lines:\n{self.text(max(after, self.mark() - self.TAIL))}"
+            )
+        return found
 
     def reset(self):
         """Reset the board through the auto-reset circuit every ESP dev board has (esptool's
