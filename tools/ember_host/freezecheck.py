@@ -131,6 +131,7 @@ def _part(name):
 def run(manifest, budget_file, out=sys.stdout):
     """Print the size table and every problem; return the number of problems."""
     budget = json.loads(Path(budget_file).read_text())
+    limits = {part: budget[part] if part else budget for part in PARTS}  # {part: {arch: bytes}}
     problems = []
     sizes = {}  # frozen name -> {arch: bytes or "ERROR"}
     # Two budgets: the device runtime (frozen into ember's boards only) apart from the rest.
@@ -148,7 +149,7 @@ def run(manifest, budget_file, out=sys.stdout):
             sizes.setdefault(name, {})[arch] = size
             problems += check_source(path.read_text(), name, TARGET_OF_PORT[port], own)
         for part, label in PARTS.items():
-            limit = budget[part][arch] if part else budget[arch]
+            limit = limits[part][arch]
             if totals[part][arch] > limit:
                 problems.append(
                     f"frozen {label} for {arch} ({port}) is {totals[part][arch]} bytes, over the "
@@ -160,8 +161,7 @@ def run(manifest, budget_file, out=sys.stdout):
     for name, row in sizes.items():
         print(f"{name:<{width}}" + "".join(f"{row.get(a, '-'):>20}" for a in ARCHS), file=out)
     for part, label in PARTS.items():
-        limit = budget[part] if part else budget
-        for name, row in ((label, totals[part]), ("  budget", limit)):
+        for name, row in ((label, totals[part]), ("  budget", limits[part])):
             print(f"{name:<{width}}" + "".join(f"{row[a]:>20}" for a in ARCHS), file=out)
     for p in problems:
         print(f"FAIL: {p}", file=out)
